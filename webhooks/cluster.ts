@@ -1,0 +1,63 @@
+// The read-only view of cluster state that admission rules need. The server feeds it from
+// the informer cache (kube/); tests feed it from memory. Reads are synchronous on purpose:
+// rules decide from a snapshot and never wait on I/O.
+import type {
+  NetworkAttachmentDefinition,
+  SpiderIPPool,
+  SpiderMultusConfig,
+  SpiderReservedIP,
+  SpiderSubnet,
+} from '../schemas/types.ts'
+import type { KubeObject } from '../schemas/meta.ts'
+
+export interface Namespace extends KubeObject {
+  metadata: NonNullable<KubeObject['metadata']>
+}
+
+export interface ClusterSnapshot {
+  ippools(): readonly SpiderIPPool[]
+  ippool(name: string): SpiderIPPool | undefined
+  subnets(): readonly SpiderSubnet[]
+  subnet(name: string): SpiderSubnet | undefined
+  reservedIPs(): readonly SpiderReservedIP[]
+  multusConfigs(): readonly SpiderMultusConfig[]
+  multusConfig(namespace: string, name: string): SpiderMultusConfig | undefined
+  networkAttachmentDefinition(namespace: string, name: string): NetworkAttachmentDefinition | undefined
+  namespace(name: string): Namespace | undefined
+}
+
+export interface ClusterContents {
+  ippools?: SpiderIPPool[]
+  subnets?: SpiderSubnet[]
+  reservedIPs?: SpiderReservedIP[]
+  multusConfigs?: SpiderMultusConfig[]
+  networkAttachmentDefinitions?: NetworkAttachmentDefinition[]
+  namespaces?: Namespace[]
+}
+
+const byName = <T extends KubeObject>(items: readonly T[], name: string) => items.find((o) => o.metadata?.name === name)
+const byKey = <T extends KubeObject>(items: readonly T[], ns: string, name: string) =>
+  items.find((o) => o.metadata?.name === name && (o.metadata?.namespace ?? 'default') === ns)
+const sortedByName = <T extends KubeObject>(items: readonly T[] = []) =>
+  [...items].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))
+
+/** A snapshot over plain lists (lists come back in name order, as the API server lists them). */
+export function clusterFromObjects(c: ClusterContents = {}): ClusterSnapshot {
+  const ippools = sortedByName(c.ippools)
+  const subnets = sortedByName(c.subnets)
+  const reservedIPs = sortedByName(c.reservedIPs)
+  const multusConfigs = sortedByName(c.multusConfigs)
+  const nads = c.networkAttachmentDefinitions ?? []
+  const namespaces = c.namespaces ?? []
+  return {
+    ippools: () => ippools,
+    ippool: (name) => byName(ippools, name),
+    subnets: () => subnets,
+    subnet: (name) => byName(subnets, name),
+    reservedIPs: () => reservedIPs,
+    multusConfigs: () => multusConfigs,
+    multusConfig: (ns, name) => byKey(multusConfigs, ns, name),
+    networkAttachmentDefinition: (ns, name) => byKey(nads, ns, name),
+    namespace: (name) => byName(namespaces, name),
+  }
+}
