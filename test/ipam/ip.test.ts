@@ -1,0 +1,56 @@
+import t from 'tap'
+import { canonicalIP, cidrBounds, cidrContains, cidrsOverlap, formatCIDR, parseCIDR, parseIP, parseIPOfFamily } from '../../ipam/ip.ts'
+
+t.test('IPv4 literals follow Go net.ParseIP: dotted quad, octets ≤ 255, no leading zeros', async (t) => {
+  t.same(parseIP('10.6.0.1'), { family: 4, value: 0x0a060001n })
+  t.same(parseIP('0.0.0.0'), { family: 4, value: 0n })
+  for (const bad of ['010.1.1.1', '256.1.1.1', '1.2.3', '1.2.3.4.5', '1.2.3.4 ', ' 1.2.3.4', '1..2.3', '', 'a.b.c.d', '1.2.3.-1']) {
+    t.equal(parseIP(bad), undefined, `refuses ${JSON.stringify(bad)}`)
+  }
+})
+
+t.test('IPv6 literals: every RFC 4291 form, embedded IPv4, no zone or brackets', async (t) => {
+  t.equal(parseIP('::')?.value, 0n)
+  t.equal(parseIP('::1')?.value, 1n)
+  t.equal(parseIP('fd00::1')?.value, 0xfd00n << 112n | 1n)
+  t.equal(parseIP('FD00:0:0:0:0:0:0:1')?.value, parseIP('fd00::1')?.value)
+  t.equal(parseIP('::ffff:1.2.3.4')?.value, 0xffff01020304n)
+  t.equal(parseIP('1:2:3:4:5:6:1.2.3.4')?.family, 6)
+  for (const bad of ['fe80::1%eth0', '[::1]', '1:2:3:4:5:6:7:8:9', '1::2::3', '12345::', ':::', '1:2:3:4:5:6:7', 'g::1', '::1.2.3']) {
+    t.equal(parseIP(bad), undefined, `refuses ${JSON.stringify(bad)}`)
+  }
+})
+
+t.test('canonical IPv6 text is RFC 5952: lowercase, longest zero run compressed, leftmost on ties', async (t) => {
+  t.equal(canonicalIP('ABCD:1234:0:0:0:0:0:A'), 'abcd:1234::a')
+  t.equal(canonicalIP('1:0:0:2:0:0:0:3'), '1:0:0:2::3')
+  t.equal(canonicalIP('1:0:0:2:0:0:3:4'), '1::2:0:0:3:4')
+  t.equal(canonicalIP('1:0:2:3:4:5:6:7'), '1:0:2:3:4:5:6:7', 'a single zero group is not compressed')
+  t.equal(canonicalIP('0:0:0:0:0:0:0:0'), '::')
+  t.equal(canonicalIP('fd00:0000:0000::0001'), 'fd00::1')
+})
+
+t.test('family is textual, as Spiderpool tests it', async (t) => {
+  t.ok(parseIPOfFamily('10.0.0.1', 4))
+  t.notOk(parseIPOfFamily('10.0.0.1', 6))
+  t.notOk(parseIPOfFamily('fd00::1', 4))
+  t.ok(parseIPOfFamily('fd00::1', 6))
+})
+
+t.test('CIDRs: Go net.ParseCIDR, host bits allowed, containment and overlap by prefix', async (t) => {
+  const c = parseCIDR('172.18.40.1/24')!
+  t.equal(formatCIDR(c), '172.18.40.0/24')
+  t.equal(parseCIDR('10.0.0.0/33'), undefined)
+  t.equal(parseCIDR('fd00::/129'), undefined)
+  t.equal(parseCIDR('10.0.0.0'), undefined)
+  t.equal(parseCIDR('10.0.0.0/8/8'), undefined)
+  t.equal(formatCIDR(parseCIDR('fd00:0:0::/64')!), 'fd00::/64')
+  t.ok(cidrContains(parseCIDR('10.6.0.0/16')!, parseIP('10.6.255.255')!))
+  t.notOk(cidrContains(parseCIDR('10.6.0.0/16')!, parseIP('10.7.0.0')!))
+  t.notOk(cidrContains(parseCIDR('10.6.0.0/16')!, parseIP('fd00::1')!))
+  t.ok(cidrsOverlap(parseCIDR('10.0.0.0/8')!, parseCIDR('10.6.0.0/16')!))
+  t.ok(cidrsOverlap(parseCIDR('10.6.0.0/16')!, parseCIDR('10.0.0.0/8')!))
+  t.notOk(cidrsOverlap(parseCIDR('10.6.0.0/16')!, parseCIDR('10.7.0.0/16')!))
+  t.same(cidrBounds(parseCIDR('10.6.0.0/16')!), { first: 0x0a060000n, last: 0x0a06ffffn })
+  t.same(cidrBounds(parseCIDR('0.0.0.0/0')!), { first: 0n, last: 0xffffffffn })
+})
