@@ -1,0 +1,12 @@
+// The serving certificate of the webhook server: what the rest of the system uses from certs/.
+//
+// At start:        const tls = await ensureServingCertificate({ dir, service, namespace, dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] })
+// Renew in place:  startCertificateRenewal({ dir, service, namespace, onRenewed: (b) => server.setSecureContext({ cert: b.certPem, key: b.keyPem }) })
+// Mounted Secret:  watchCertificateFiles(dir, (p) => server.setSecureContext({ cert: p.certPem, key: p.keyPem }))
+
+export { ensureServingCertificate } from './ensure.ts'
+export type { ServingCertificate, ServingCertificateOptions } from './ensure.ts'
+export { startCertificateRenewal, watchCertificateFiles } from './renewal.ts'
+export type { CertificateRenewalOptions, CertificateWatchOptions, ServingPair } from './renewal.ts'
+export { serviceDnsNames } from './generate.ts'
+export { certificateFileNames } from './store.ts'
