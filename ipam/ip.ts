@@ -164,3 +164,112 @@ export function cidrsOverlap(a: CIDR, b: CIDR): boolean {
   const mask = maskOf(a.family, shorter)
   return (a.network & mask) === (b.network & mask)
 }
+
+// Go's net/netip, which Spiderpool's coordinator rules use instead of net: an IPv6 address may
+// carry a `%zone`, an IPv4-mapped IPv6 address stays IPv6, and parse errors carry Go's text.
+
+/** Go's netip.Addr: `zone` is '' when there is none (IPv4 addresses never have one). */
+export interface ZonedIP extends IP {
+  zone: string
+}
+
+/** Go's netip.Prefix: the address as written (host bits kept) and the prefix length. */
+export interface Prefix {
+  ip: IP
+  bits: number
+}
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string }
+
+const failed = (error: string): { ok: false; error: string } => ({ ok: false, error })
+
+/** Why Go's parseIPv4 refuses `text`, in its words. */
+function ipv4Complaint(text: string): { msg: string; at?: string } {
+  let pos = 0
+  let digits = 0
+  let value = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (c >= '0' && c <= '9') {
+      if (digits === 1 && value === 0) return { msg: 'IPv4 field has octet with leading zero' }
+      value = value * 10 + Number(c)
+      digits++
+      if (value > 255) return { msg: 'IPv4 field has value >255' }
+    } else if (c === '.') {
+      if (i === 0 || i === text.length - 1 || text[i - 1] === '.') return { msg: 'IPv4 field must have at least one digit', at: text.slice(i) }
+      if (pos === 3) return { msg: 'IPv4 address too long' }
+      pos++
+      value = 0
+      digits = 0
+    } else {
+      return { msg: 'unexpected character', at: text.slice(i) }
+    }
+  }
+  return { msg: 'IPv4 address too short' }
+}
+
+const addrError = (text: string, msg: string, at?: string) =>
+  `ParseAddr(${JSON.stringify(text)}): ${msg}${at ? ` (at ${JSON.stringify(at)})` : ''}`
+
+/** Go's netip.ParseAddr: net.ParseIP's syntax, plus an optional non-empty `%zone` on IPv6. */
+export function parseAddr(text: string): Parsed<ZonedIP> {
+  if (typeof text !== 'string') return failed(addrError(String(text), 'unable to parse IP'))
+  const kind = /[.:%]/.exec(text)?.[0]
+  if (kind === undefined) return failed(addrError(text, 'unable to parse IP'))
+  if (kind === '%') return failed(addrError(text, 'missing IPv6 address'))
+  if (kind === '.') {
+    const ip = parseIP(text)
+    if (ip?.family === 4) return { ok: true, value: { ...ip, zone: '' } }
+    const why = ipv4Complaint(text)
+    return failed(addrError(text, why.msg, why.at))
+  }
+  const percent = text.indexOf('%')
+  const address = percent < 0 ? text : text.slice(0, percent)
+  const zone = percent < 0 ? '' : text.slice(percent + 1)
+  if (percent >= 0 && zone === '') return failed(addrError(text, 'zone must be a non-empty string'))
+  const ip = parseIP(address)
+  if (ip?.family !== 6) return failed(addrError(text, 'unable to parse IPv6 address'))
+  return { ok: true, value: { ...ip, zone } }
+}
+
+const prefixError = (text: string, msg: string) => `netip.ParsePrefix(${JSON.stringify(text)}): ${msg}`
+
+/** Go's netip.ParsePrefix: `address/bits`, no zone, bits in range and without sign or leading zeros; host bits allowed. */
+export function parsePrefix(text: string): Parsed<Prefix> {
+  if (typeof text !== 'string') return failed(prefixError(String(text), "no '/'"))
+  const slash = text.lastIndexOf('/')
+  if (slash < 0) return failed(prefixError(text, "no '/'"))
+  const addr = parseAddr(text.slice(0, slash))
+  if (!addr.ok) return failed(prefixError(text, addr.error))
+  if (addr.value.zone !== '') return failed(prefixError(text, 'IPv6 zones cannot be present in a prefix'))
+  const bitsText = text.slice(slash + 1)
+  if (!/^(0|[1-9][0-9]*)$/.test(bitsText)) return failed(prefixError(text, `bad bits after slash: ${JSON.stringify(bitsText)}`))
+  const bits = Number(bitsText)
+  if (bits > bitsOf(addr.value.family)) return failed(prefixError(text, 'prefix length out of range'))
+  return { ok: true, value: { ip: { family: addr.value.family, value: addr.value.value }, bits } }
+}
+
+/** Spiderpool's ip.ParseIPOrCIDR: a bare address becomes its /32 or /128 (a zone is dropped), anything with `/` is a prefix. */
+export function parseIPOrPrefix(text: string): Parsed<Prefix> {
+  if (typeof text === 'string' && text.includes('/')) return parsePrefix(text)
+  const addr = parseAddr(text)
+  if (!addr.ok) return addr
+  const { family, value } = addr.value
+  return { ok: true, value: { ip: { family, value }, bits: bitsOf(family) } }
+}
+
+/** Go's netip Addr.String(): like formatIP, but an IPv4-mapped IPv6 address prints as `::ffff:a.b.c.d`, and the zone follows `%`. */
+export function formatAddr(ip: IP & { zone?: string }): string {
+  const zone = ip.zone ? `%${ip.zone}` : ''
+  if (ip.family === 6 && ip.value >> 32n === 0xffffn) return `::ffff:${formatIP({ family: 4, value: ip.value & 0xffffffffn })}${zone}`
+  return formatIP(ip) + zone
+}
+
+/** Go's netip Prefix.String(): the address as written (host bits kept), then the length. */
+export const formatPrefix = (p: Prefix): string => `${formatAddr(p.ip)}/${p.bits}`
+
+/** Go's IP.To4: the IPv4 form of an IPv4 or IPv4-mapped IPv6 (`::ffff:a.b.c.d`) address; undefined otherwise. */
+export function ipv4Form(ip: IP): IP | undefined {
+  if (ip.family === 4) return ip
+  return ip.value >> 32n === 0xffffn ? { family: 4, value: ip.value & 0xffffffffn } : undefined
+}
