@@ -1,5 +1,5 @@
 import t from 'tap'
-import { canonicalIP, cidrBounds, cidrContains, cidrsOverlap, formatCIDR, parseCIDR, parseIP, parseIPOfFamily } from '../../ipam/ip.ts'
+import { canonicalIP, ipv4Form, cidrBounds, cidrContains, cidrsOverlap, formatCIDR, parseCIDR, parseIP, parseIPOfFamily } from '../../ipam/ip.ts'
 
 t.test('IPv4 literals follow Go net.ParseIP: dotted quad, octets ≤ 255, no leading zeros', async (t) => {
   t.same(parseIP('10.6.0.1'), { family: 4, value: 0x0a060001n })
@@ -53,4 +53,12 @@ t.test('CIDRs: Go net.ParseCIDR, host bits allowed, containment and overlap by p
   t.notOk(cidrsOverlap(parseCIDR('10.6.0.0/16')!, parseCIDR('10.7.0.0/16')!))
   t.same(cidrBounds(parseCIDR('10.6.0.0/16')!), { first: 0x0a060000n, last: 0x0a06ffffn })
   t.same(cidrBounds(parseCIDR('0.0.0.0/0')!), { first: 0n, last: 0xffffffffn })
+})
+
+t.test('ipv4Form is Go To4: IPv4 and IPv4-mapped IPv6 have one, other IPv6 does not', async (t) => {
+  t.same(ipv4Form(parseIP('10.0.0.1')!), { family: 4, value: 0x0a000001n })
+  t.same(ipv4Form(parseIP('::ffff:10.0.0.1')!), { family: 4, value: 0x0a000001n })
+  t.same(ipv4Form(parseIP('::ffff:a00:1')!), { family: 4, value: 0x0a000001n })
+  t.equal(ipv4Form(parseIP('::10.0.0.1')!), undefined, 'IPv4-compatible is not IPv4-mapped')
+  t.equal(ipv4Form(parseIP('fd00::ffff:a00:1')!), undefined)
 })
