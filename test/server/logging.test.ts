@@ -16,7 +16,7 @@ function capture(level: string) {
 }
 
 t.test('every admission log line carries the review uid; info lines hold no object body', async (t) => {
-  const { app, lines } = capture('info')
+  const { app, lines } = capture('debug')
   const secret = 'only-in-the-object-body'
   await app.inject({ method: 'POST', url: mutatePath('widget'), payload: review('CREATE', { uid: 'uid-log-1', object: { metadata: { name: 'w' }, spec: { tags: [secret] } } }) })
   await app.inject({ method: 'POST', url: validatePath('widget'), payload: review('CREATE', { uid: 'uid-log-2', object: { metadata: { name: 'w' }, spec: { size: -1 } } }) })
@@ -34,7 +34,15 @@ t.test('every admission log line carries the review uid; info lines hold no obje
   t.equal(failure?.uid, 'uid-log-3', 'the failure of a rule is logged with the uid')
   t.equal(failure?.level, 50, 'at error level')
   t.match((failure?.err as { message: string }).message, 'the bomb went off')
-  t.notOk(JSON.stringify(lines).includes(secret), 'the object is not logged at info')
+  t.notOk(JSON.stringify(lines).includes(secret), 'the object is not logged')
+})
+
+t.test('at info only refusals and failures are logged: an admitted object is routine', async (t) => {
+  const { app, lines } = capture('info')
+  await app.inject({ method: 'POST', url: mutatePath('widget'), payload: review('CREATE', { uid: 'uid-quiet', object: { metadata: { name: 'w' }, spec: {} } }) })
+  await app.inject({ method: 'POST', url: validatePath('widget'), payload: review('CREATE', { uid: 'uid-loud', object: { metadata: { name: 'w' }, spec: { size: -1 } } }) })
+  const reviewed = lines.filter((l) => l.msg === 'admission reviewed')
+  t.same(reviewed.map((l) => [l.uid, l.verdict, l.level]), [['uid-loud', 'denied', 30]])
 })
 
 t.test('at debug the patch is logged too, with the uid', async (t) => {
