@@ -79,23 +79,21 @@ export function serveReview(app: FastifyInstance, path: string, metricsKind: str
     req.admission = { operation: request.operation, verdict }
     // an admitted object is routine (debug); a refusal is what an operator looks for (info)
     const level = decision.allowed ? 'debug' : 'info'
-    if (log.isLevelEnabled(level)) {
-      log[level](
-        {
-          kind: metricsKind,
-          operation: request.operation,
-          name: request.name,
-          namespace: request.namespace,
-          dryRun: request.dryRun === true,
-          verdict,
-          ...(decision.allowed
-            ? { patchOperations: decision.patch?.length ?? 0 }
-            : { code: decision.status.code, reason: decision.status.reason, denial: decision.status.message }),
-        },
-        'admission reviewed',
-      )
-    }
-    if (decision.allowed && decision.patch?.length && log.isLevelEnabled('debug')) log.debug({ patch: decision.patch }, 'patch')
+    log[level](
+      {
+        kind: metricsKind,
+        operation: request.operation,
+        name: request.name,
+        namespace: request.namespace,
+        dryRun: request.dryRun === true,
+        verdict,
+        ...(decision.allowed
+          ? { patchOperations: decision.patch?.length ?? 0 }
+          : { code: decision.status.code, reason: decision.status.reason, denial: decision.status.message }),
+      },
+      'admission reviewed',
+    )
+    if (decision.allowed && decision.patch?.length) log.debug({ patch: decision.patch }, 'patch')
     return reviewResponse(request.uid, decision)
   })
 }

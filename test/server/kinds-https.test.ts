@@ -63,7 +63,7 @@ t.test('every Spiderpool object of the quick starts is defaulted over HTTPS and 
     t.equal(mutated.uid, request.uid)
     t.equal(mutated.allowed, true, `${file} ${obj.kind}/${obj.metadata.name} mutate allowed`)
     t.equal(mutated.patchType, 'JSONPatch', `${obj.kind}/${obj.metadata.name} gets defaults`)
-    const defaulted = applyPatch(obj, JSON.parse(Buffer.from(mutated.patch, 'base64').toString()))
+    const defaulted: any = applyPatch(obj, JSON.parse(Buffer.from(mutated.patch, 'base64').toString()))
     const validated = await post(`/validate-spiderpool-spidernet-io-v2beta1-${obj.kind.toLowerCase()}`, { ...request, object: defaulted })
     t.equal(validated.allowed, true, `${file} ${obj.kind}/${obj.metadata.name} validate allowed: ${validated.status?.message ?? ''}`)
     if (obj.kind === 'SpiderIPPool') {
