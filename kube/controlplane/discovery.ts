@@ -1,0 +1,61 @@
+// Legacy discovery documents (/api, /apis, /apis/<group>[/<version>]) and /version, from the resource table.
+// kubectl asks for the aggregated format first and falls back to these when the answer is plain JSON.
+import { apiVersionOf, groupVersions, resources, type Resource } from './resources.ts'
+
+const writeVerbs = ['create', 'delete', 'deletecollection', 'patch', 'update']
+const readVerbs = ['get', 'list', 'watch']
+
+function apiResources(r: Resource): object[] {
+  const verbs = r.readOnly ? readVerbs : [...writeVerbs, ...readVerbs].sort()
+  const main = {
+    name: r.plural,
+    singularName: r.singular,
+    namespaced: r.namespaced,
+    kind: r.kind,
+    verbs,
+    ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
+    ...(r.categories.length > 0 ? { categories: r.categories } : {}),
+  }
+  if (!r.hasStatus) return [main]
+  const status = { name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: r.readOnly ? ['get'] : ['get', 'patch', 'update'] }
+  return [main, status]
+}
+
+export function apiResourceList(group: string, version: string): object | undefined {
+  const served = resources.filter((r) => r.group === group && r.version === version)
+  if (served.length === 0) return undefined
+  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf({ group, version }), resources: served.flatMap(apiResources) }
+}
+
+function apiGroup(group: string): object | undefined {
+  const versions = groupVersions().filter((gv) => gv.group === group)
+  if (versions.length === 0) return undefined
+  const forms = versions.map((gv) => ({ groupVersion: apiVersionOf(gv), version: gv.version }))
+  return { name: group, versions: forms, preferredVersion: forms[0] }
+}
+
+export function apiGroupDocument(group: string): object | undefined {
+  const found = apiGroup(group)
+  return found && { kind: 'APIGroup', apiVersion: 'v1', ...found }
+}
+
+export function apiGroupList(): object {
+  const groups = [...new Set(groupVersions().map((gv) => gv.group))].filter((g) => g !== '')
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map(apiGroup) }
+}
+
+export function apiVersions(serverAddress: string): object {
+  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] }
+}
+
+export const versionInfo = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.0',
+  gitCommit: '0000000000000000000000000000000000000000',
+  gitTreeState: 'clean',
+  buildDate: '2024-12-11T00:00:00Z',
+  goVersion: 'go1.23.3',
+  compiler: 'gc',
+  platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+}
