@@ -3,6 +3,7 @@
 // rules decide from a snapshot and never wait on I/O.
 import type {
   NetworkAttachmentDefinition,
+  SpiderEndpoint,
   SpiderIPPool,
   SpiderMultusConfig,
   SpiderReservedIP,
@@ -11,6 +12,11 @@ import type {
 import type { KubeObject } from '../schemas/meta.ts'
 
 export interface Namespace extends KubeObject {
+  metadata: NonNullable<KubeObject['metadata']>
+}
+
+/** A Node as admission reads it: its name and labels. */
+export interface Node extends KubeObject {
   metadata: NonNullable<KubeObject['metadata']>
 }
 
@@ -24,6 +30,14 @@ export interface ClusterSnapshot {
   multusConfig(namespace: string, name: string): SpiderMultusConfig | undefined
   networkAttachmentDefinition(namespace: string, name: string): NetworkAttachmentDefinition | undefined
   namespace(name: string): Namespace | undefined
+  /** Every node, in name order: node constraints of pods and pools become sets of node names. */
+  nodes(): readonly Node[]
+  node(name: string): Node | undefined
+  /** A pod's SpiderEndpoint (same namespace and name): a StatefulSet pod's recorded IPs. */
+  spiderEndpoint(namespace: string, name: string): SpiderEndpoint | undefined
+  /** A pod's owning ReplicaSet or Job (metadata is what is read): to find the pod's top controller. */
+  replicaSet(namespace: string, name: string): KubeObject | undefined
+  job(namespace: string, name: string): KubeObject | undefined
 }
 
 export interface ClusterContents {
@@ -33,6 +47,10 @@ export interface ClusterContents {
   multusConfigs?: SpiderMultusConfig[]
   networkAttachmentDefinitions?: NetworkAttachmentDefinition[]
   namespaces?: Namespace[]
+  nodes?: Node[]
+  spiderEndpoints?: SpiderEndpoint[]
+  replicaSets?: KubeObject[]
+  jobs?: KubeObject[]
 }
 
 const byName = <T extends KubeObject>(items: readonly T[], name: string) => items.find((o) => o.metadata?.name === name)
@@ -49,6 +67,10 @@ export function clusterFromObjects(c: ClusterContents = {}): ClusterSnapshot {
   const multusConfigs = sortedByName(c.multusConfigs)
   const nads = c.networkAttachmentDefinitions ?? []
   const namespaces = c.namespaces ?? []
+  const nodes = sortedByName(c.nodes)
+  const endpoints = c.spiderEndpoints ?? []
+  const replicaSets = c.replicaSets ?? []
+  const jobs = c.jobs ?? []
   return {
     ippools: () => ippools,
     ippool: (name) => byName(ippools, name),
@@ -59,5 +81,10 @@ export function clusterFromObjects(c: ClusterContents = {}): ClusterSnapshot {
     multusConfig: (ns, name) => byKey(multusConfigs, ns, name),
     networkAttachmentDefinition: (ns, name) => byKey(nads, ns, name),
     namespace: (name) => byName(namespaces, name),
+    nodes: () => nodes,
+    node: (name) => byName(nodes, name),
+    spiderEndpoint: (ns, name) => byKey(endpoints, ns, name),
+    replicaSet: (ns, name) => byKey(replicaSets, ns, name),
+    job: (ns, name) => byKey(jobs, ns, name),
   }
 }
