@@ -1,28 +1,34 @@
-// The command line: `spiderpool-ts webhook …` parses its flags, makes sure a serving certificate
-// exists, and starts the app over HTTPS until SIGINT or SIGTERM.
+// The command line: parses flags and runs `webhook` (the admission server) or `up` (the local
+// default: control plane + webhook server) until SIGINT or SIGTERM.
 import { parseArgs } from 'node:util'
 import { isIP } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import type { Server as TLSServer } from 'node:tls'
-import { buildApp } from './app.ts'
 import { loadSettings } from './config.ts'
 import { defaultSettings } from '../webhooks/settings.ts'
-import { clusterFromObjects } from '../webhooks/cluster.ts'
-import { allKinds } from '../webhooks/registry.ts'
-import { ensureServingCertificate, startCertificateRenewal, watchCertificateFiles } from '../certs/index.ts'
+import { startWebhookServer } from './webhook.ts'
+import { startLocalDefault } from './up.ts'
 
 export const usage = `Usage: spiderpool-ts <command> [flags]
 
 Commands:
+  up         start the local default on this machine: a Kubernetes-API-compatible control plane,
+             the webhook server registered with it, and a kubeconfig for kubectl
   webhook    serve the admission webhooks over HTTPS
+
+spiderpool-ts up flags:
+  --data-dir DIR         state, certificates and kubeconfig (default .data)
+  --listen-api HOST:PORT address of the control plane (default 127.0.0.1:6443; port 0 picks a free one)
+  --config FILE          Spiderpool's conf.yml (the spiderpool-conf ConfigMap); default: Spiderpool's defaults
+  --log-level LEVEL      as for webhook (default info)
 
 spiderpool-ts webhook flags:
   --listen HOST:PORT     address to listen on (default 0.0.0.0:5722; [::1]:5722 for IPv6; port 0 picks a free one)
   --tls-dir DIR          directory of ca.crt, ca.key, tls.crt, tls.key; a CA and serving certificate are
                          generated there when missing or expiring, and replaced files are picked up live
   --config FILE          Spiderpool's conf.yml (the spiderpool-conf ConfigMap); default: Spiderpool's defaults
-  --kubeconfig FILE      accepted but not used yet: the Kubernetes wiring comes later; until then the
-                         webhooks judge against an empty cluster
+  --kubeconfig FILE      the cluster to judge against (pools, subnets, namespaces, …); without it the
+                         in-cluster service account when running in a pod, else an empty cluster
   --service-name NAME    Service the certificate is issued for (default spiderpool-controller)
   --namespace NS         namespace of that Service (default kube-system)
   --log-level LEVEL      fatal, error, warn, info, debug, trace or silent (default info)
@@ -90,64 +96,82 @@ export function parseWebhookFlags(args: string[]): WebhookFlags | undefined {
   }
 }
 
-const unspecified = new Set(['0.0.0.0', '::'])
+export interface UpFlags {
+  dataDir: string
+  apiHost: string
+  apiPort: number
+  config?: string
+  logLevel: string
+}
 
-/** Serves until SIGINT/SIGTERM; resolves once the server has closed. */
-async function serveWebhook(flags: WebhookFlags): Promise<void> {
-  const settings = flags.config ? await loadSettings(flags.config) : defaultSettings()
-  const certificate = {
-    dir: flags.tlsDir,
-    service: flags.serviceName,
-    namespace: flags.namespace,
-    dnsNames: ['localhost'],
-    ipAddresses: ['127.0.0.1', '::1', ...(isIP(flags.host) && !unspecified.has(flags.host) ? [flags.host] : [])],
-  }
-  const tls = await ensureServingCertificate(certificate)
-
-  const app = buildApp({
-    kinds: allKinds,
-    settings,
-    cluster: () => clusterFromObjects(),
-    https: { key: tls.keyPem, cert: tls.certPem },
-    logger: { level: flags.logLevel },
+/** Flags of `up`; undefined when --help was asked. */
+export function parseUpFlags(args: string[]): UpFlags | undefined {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      'data-dir': { type: 'string', default: '.data' },
+      'listen-api': { type: 'string', default: '127.0.0.1:6443' },
+      config: { type: 'string' },
+      'log-level': { type: 'string', default: 'info' },
+      help: { type: 'boolean', short: 'h' },
+    },
   })
-  const log = app.log
-  const server = app.server as unknown as TLSServer
-  const useCertificate = (pair: { certPem: string; keyPem: string }, why: string): void => {
-    server.setSecureContext({ cert: pair.certPem, key: pair.keyPem, minVersion: 'TLSv1.2' })
-    log.info({ dir: flags.tlsDir }, why)
+  if (values.help) return undefined
+  if (!logLevels.includes(values['log-level'])) {
+    throw new UsageError(`--log-level ${values['log-level']}: expected one of ${logLevels.join(', ')}`)
   }
-  const onCertificateError = (err: unknown): void => log.warn({ err }, 'serving certificate check failed')
-  const renewal = startCertificateRenewal({ ...certificate, onRenewed: (b) => useCertificate(b, 'serving certificate renewed'), onError: onCertificateError })
-  const watcher = watchCertificateFiles(flags.tlsDir, (p) => useCertificate(p, 'serving certificate files replaced'), { onError: onCertificateError })
+  const api = parseListen(values['listen-api'])
+  return { dataDir: values['data-dir'], apiHost: api.host, apiPort: api.port, config: values.config, logLevel: values['log-level'] }
+}
 
-  try {
-    await app.listen({ host: flags.host, port: flags.port })
-  } catch (err) {
-    renewal.stop()
-    watcher.close()
-    await app.close()
-    throw err
-  }
-  const address = app.server.address() as AddressInfo
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  process.stdout.write(`listening on https://${host}:${address.port}\n`)
-
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals): void => {
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
+/** Resolves on SIGINT or SIGTERM, after `stop` has run. */
+function untilSignal(log: { info(o: object, m: string): void; error(o: object, m: string): void }, stop: () => Promise<void>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
       log.info({ signal }, 'shutting down')
-      renewal.stop()
-      watcher.close()
-      app.close().then(resolve, (err) => {
+      stop().then(resolve, (err) => {
         log.error({ err }, 'closing failed')
         resolve()
       })
     }
-    process.on('SIGINT', stop)
-    process.on('SIGTERM', stop)
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
   })
+}
+
+async function serveWebhook(flags: WebhookFlags): Promise<void> {
+  const settings = flags.config ? await loadSettings(flags.config) : defaultSettings()
+  const kube = flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : process.env.KUBERNETES_SERVICE_HOST ? { inCluster: true } : undefined
+  const server = await startWebhookServer({ ...flags, settings, kube })
+  if (!kube) server.app.log.warn('no --kubeconfig and not in a pod: judging against an empty cluster (cross-object rules see nothing)')
+  process.stdout.write(`listening on ${server.url}\n`)
+  await untilSignal(server.app.log, server.close)
+}
+
+async function runUp(flags: UpFlags): Promise<void> {
+  const settings = flags.config ? await loadSettings(flags.config) : defaultSettings()
+  const local = await startLocalDefault({ dataDir: flags.dataDir, apiHost: flags.apiHost, apiPort: flags.apiPort, settings, logLevel: flags.logLevel })
+  const kubeconfig = local.controlPlane.kubeconfigPath
+  process.stdout.write(
+    [
+      `control plane   ${local.controlPlane.url}`,
+      `webhook server  ${local.webhook.url} (registered with the control plane)`,
+      `kubeconfig      ${kubeconfig}`,
+      '',
+      'Try:',
+      `  export KUBECONFIG=${kubeconfig}`,
+      '  kubectl apply -f ../shared/reference/examples/macvlan-underlay.yaml',
+      '  kubectl get sp',
+      '',
+      'Ctrl-C stops everything; state is kept in the data directory.',
+      '',
+    ].join('\n'),
+  )
+  await untilSignal(local.webhook.app.log, local.close)
 }
 
 /** Runs the command line; the result is the process exit code. */
@@ -158,16 +182,16 @@ export async function runCli(argv: string[]): Promise<number> {
       process.stdout.write(usage)
       return command === undefined ? 2 : 0
     }
-    if (command !== 'webhook') {
-      throw new UsageError(command.startsWith('-') ? `unknown flag ${command}: give a command first` : `unknown command ${JSON.stringify(command)}`)
-    }
-    const flags = parseWebhookFlags(rest)
-    if (flags === undefined) {
-      process.stdout.write(usage)
+    if (command === 'webhook' || command === 'up') {
+      const flags = command === 'webhook' ? parseWebhookFlags(rest) : parseUpFlags(rest)
+      if (flags === undefined) {
+        process.stdout.write(usage)
+        return 0
+      }
+      await (command === 'webhook' ? serveWebhook(flags as WebhookFlags) : runUp(flags as UpFlags))
       return 0
     }
-    await serveWebhook(flags)
-    return 0
+    throw new UsageError(command.startsWith('-') ? `unknown flag ${command}: give a command first` : `unknown command ${JSON.stringify(command)}`)
   } catch (err) {
     const usageProblem = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
     process.stderr.write(`spiderpool-ts: ${(err as Error).message}\n`)

@@ -89,11 +89,12 @@ t.test('an unknown flag exits non-zero with a message naming it', { timeout: 30_
   t.match(r.stderr(), "Unknown option '--bogus'")
 })
 
-t.test('--help prints the usage, saying that --kubeconfig is not wired yet', { timeout: 30_000 }, async (t) => {
+t.test('--help prints the usage of both commands', { timeout: 30_000 }, async (t) => {
   const r = run(['webhook', '--help'])
   t.equal((await r.exited).code, 0)
   t.match(r.stdout(), /^Usage: spiderpool-ts/)
-  t.match(r.stdout(), /--kubeconfig FILE\s+accepted but not used yet/)
+  t.match(r.stdout(), /--kubeconfig FILE\s+the cluster to judge against/)
+  t.match(r.stdout(), /spiderpool-ts up flags:\n  --data-dir DIR/)
   for (const flag of ['--listen', '--tls-dir', '--config', '--service-name', '--namespace', '--log-level']) t.match(r.stdout(), flag)
 })
 

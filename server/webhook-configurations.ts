@@ -1,0 +1,68 @@
+// The Mutating- and ValidatingWebhookConfigurations that point kube-apiserver (or the local
+// control plane) at this server: one webhook per kind and operation set, as Spiderpool's chart
+// registers them. Pure: `up` applies them, the chart renders the same list.
+import type { KindWebhook } from '../webhooks/kind.ts'
+
+export const webhookConfigurationName = 'spiderpool-controller'
+
+/** Where the API server reaches us: a URL (one machine) or a Service (a cluster). */
+export type WebhookTarget = { url: string } | { service: { namespace: string; name: string; port: number } }
+
+interface WebhookEntry {
+  name: string
+  admissionReviewVersions: string[]
+  clientConfig: { url?: string; service?: { namespace: string; name: string; port: number; path: string }; caBundle: string }
+  rules: { operations: string[]; apiGroups: string[]; apiVersions: string[]; resources: string[]; scope: string }[]
+  failurePolicy: 'Fail' | 'Ignore'
+  sideEffects: 'None' | 'NoneOnDryRun'
+  timeoutSeconds: number
+  matchPolicy: 'Equivalent'
+}
+
+export interface WebhookConfigurations {
+  mutating: { apiVersion: string; kind: string; metadata: { name: string }; webhooks: (WebhookEntry & { reinvocationPolicy: 'Never' })[] }
+  validating: { apiVersion: string; kind: string; metadata: { name: string }; webhooks: WebhookEntry[] }
+}
+
+// Spiderpool validates DELETE only where a rule needs it (pools and subnets with allocated IPs).
+const operationsOf = (kind: KindWebhook, side: 'mutate' | 'validate') =>
+  side === 'validate' && kind.validateDelete ? ['CREATE', 'UPDATE', 'DELETE'] : ['CREATE', 'UPDATE']
+
+export function webhookConfigurations(kinds: readonly KindWebhook[], target: WebhookTarget, caPem: string): WebhookConfigurations {
+  const caBundle = Buffer.from(caPem).toString('base64')
+  const entry = (kind: KindWebhook, side: 'mutate' | 'validate'): WebhookEntry => {
+    const path = `/${side}-spiderpool-spidernet-io-v2beta1-${kind.pathName}`
+    return {
+      name: `${kind.pathName}.spiderpool.spidernet.io`,
+      admissionReviewVersions: ['v1'],
+      clientConfig: 'url' in target ? { url: target.url + path, caBundle } : { service: { ...target.service, path }, caBundle },
+      rules: [
+        {
+          operations: operationsOf(kind, side),
+          apiGroups: ['spiderpool.spidernet.io'],
+          apiVersions: ['v2beta1'],
+          resources: [kind.resource],
+          scope: kind.namespaced ? 'Namespaced' : 'Cluster',
+        },
+      ],
+      failurePolicy: 'Fail',
+      sideEffects: 'None',
+      timeoutSeconds: 10,
+      matchPolicy: 'Equivalent',
+    }
+  }
+  return {
+    mutating: {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingWebhookConfiguration',
+      metadata: { name: webhookConfigurationName },
+      webhooks: kinds.map((k) => ({ ...entry(k, 'mutate'), reinvocationPolicy: 'Never' as const })),
+    },
+    validating: {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      metadata: { name: webhookConfigurationName },
+      webhooks: kinds.map((k) => entry(k, 'validate')),
+    },
+  }
+}
