@@ -12,6 +12,7 @@ import type { Settings } from '../webhooks/settings.ts'
 import { createServerTransport, type ConfigSource } from '../kube/config.ts'
 import { createStore, type Store } from '../kube/store.ts'
 import { createClusterSnapshot, type InformedCluster } from '../kube/snapshot.ts'
+import { startControllers, type Controllers } from './controllers/index.ts'
 
 export interface WebhookServerOptions {
   host: string
@@ -32,6 +33,8 @@ export interface WebhookServer {
   caPem: string
   store?: Store
   cluster?: InformedCluster
+  /** present with a Kubernetes API: reconcilers that run while this replica holds the lease */
+  controllers?: Controllers
   close(): Promise<void>
 }
 
@@ -78,9 +81,11 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
   const onCertificateError = (err: unknown): void => app.log.warn({ err }, 'serving certificate check failed')
   const renewal = startCertificateRenewal({ ...certificate, onRenewed: (b) => useCertificate(b, 'serving certificate renewed'), onError: onCertificateError })
   const watcher = watchCertificateFiles(o.tlsDir, (p) => useCertificate(p, 'serving certificate files replaced'), { onError: onCertificateError })
+  const controllers = store && cluster ? startControllers({ store, cluster, log: app.log, namespace: o.namespace }) : undefined
   const close = async () => {
     renewal.stop()
     watcher.close()
+    await controllers?.stop()
     await app.close()
     await cluster?.stop()
   }
@@ -93,5 +98,5 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
   }
   const address = app.server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  return { app, url: `https://${host}:${address.port}`, caPem: tls.caPem, store, cluster, close }
+  return { app, url: `https://${host}:${address.port}`, caPem: tls.caPem, store, cluster, controllers, close }
 }

@@ -95,3 +95,16 @@ t.test('a restart keeps every object and the webhooks keep judging', { timeout: 
   const r = await second.kubectl(['apply', '-f', '-'], pool('overlapping', '10.6.0.0/24', ['10.6.0.10']))
   t.match(r.stderr, 'overlap with IPPool 10-6-v4', 'the restarted webhook sees the restored pools')
 })
+
+t.test('kubectl get sp shows exact counters, and a deleted pool without allocations goes away', { timeout: 60_000 }, async (t) => {
+  const k = await up(t)
+  await k.ok(['apply', '-f', '-'], pool('counted', '10.8.0.0/16', ['10.8.0.1-10.8.0.100', '10.8.1.1'], { excludeIPs: ['10.8.0.50-10.8.0.59'] }))
+  let row = ''
+  for (let i = 0; i < 100 && !/\s91\s/.test(row); i++) {
+    row = (await k.ok(['get', 'sp', 'counted', '--no-headers'])).trim()
+    if (!/\s91\s/.test(row)) await new Promise((r) => setTimeout(r, 50))
+  }
+  t.same(row.split(/\s+/), ['counted', '4', '10.8.0.0/16', '0', '91', 'false'], '101 addresses minus 10 excluded; none allocated')
+  await k.ok(['delete', 'sp', 'counted', '--wait=true', '--timeout=20s'])
+  t.equal((await k.kubectl(['get', 'sp', 'counted'])).code, 1, 'the finalizer was released and the pool is gone')
+})
