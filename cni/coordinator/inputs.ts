@@ -1,0 +1,58 @@
+// What the coordinator reads from the Kubernetes API at every ADD, CHECK and DEL: the pod (for
+// its default-route-nic annotation) and the SpiderCoordinator `default`, both with the lean
+// client, in parallel, within a deadline. This is the work Spiderpool's agent did for it.
+import { ApiError, isNotFound } from '../../kube/errors.ts'
+import { loadKubeconfig } from '../../kube/kubeconfig.ts'
+import { resourcePath, resources } from '../../kube/resources.ts'
+import { createTransport } from '../../kube/transport.ts'
+import type { SpiderCoordinator } from '../../schemas/types.ts'
+import { CniError, errorCode } from '../errors.ts'
+import { coordinatorName } from './config.ts'
+import type { CoordinatorInputs } from './config.ts'
+
+/** Where the installer puts the CNI plugins' kubeconfig unless the network config says `kubeconfig`. */
+export const defaultKubeconfigPath = '/etc/cni/net.d/spiderpool.d/spiderpool.kubeconfig'
+const apiTimeoutMs = 10_000
+
+export interface PodRef {
+  namespace: string
+  name: string
+}
+
+/** The pod named by CNI_ARGS, if the runtime named one. */
+export function podRefOf(args: Record<string, string>): PodRef | undefined {
+  const namespace = args.K8S_POD_NAMESPACE
+  const name = args.K8S_POD_NAME
+  return namespace && name ? { namespace, name } : undefined
+}
+
+interface PodObject {
+  metadata?: { annotations?: Record<string, string> }
+}
+
+export async function readCoordinatorInputs(kubeconfigPath: string, pod: PodRef | undefined, timeoutMs = apiTimeoutMs): Promise<CoordinatorInputs> {
+  let transport
+  try {
+    transport = createTransport(await loadKubeconfig(kubeconfigPath), { timeoutMs, userAgent: 'spiderpool-ts-coordinator' })
+  } catch (err) {
+    throw new CniError(errorCode.invalidNetworkConfig, `cannot use the kubeconfig ${kubeconfigPath}: ${(err as Error).message}`)
+  }
+  const get = async <T>(path: string): Promise<T | undefined> => {
+    try {
+      return await transport.request<T>({ path })
+    } catch (err) {
+      if (isNotFound(err)) return undefined
+      const why = err instanceof ApiError ? err.message : `${path}: ${(err as Error).message}`
+      throw new CniError(errorCode.tryAgainLater, 'cannot read from the Kubernetes API', why)
+    }
+  }
+  try {
+    const [coordinator, podObject] = await Promise.all([
+      get<SpiderCoordinator>(resourcePath(resources.coordinators, { name: coordinatorName })),
+      pod ? get<PodObject>(resourcePath(resources.pods, { namespace: pod.namespace, name: pod.name })) : undefined,
+    ])
+    return { coordinator, podAnnotations: podObject?.metadata?.annotations ?? {} }
+  } finally {
+    transport.close()
+  }
+}

@@ -1,0 +1,56 @@
+// Running a program inside a network namespace. Node cannot setns(2) itself, so the program is
+// started through nsenter(1); without a namespace it runs where the plugin runs (the host's).
+const childProcess = process.getBuiltinModule('node:child_process')
+const fs = process.getBuiltinModule('node:fs')
+
+export interface RunResult {
+  stdout: string
+  stderr: string
+  /** Exit code, or null when a signal ended the program. */
+  code: number | null
+}
+
+export interface RunOptions {
+  input?: string
+  timeoutMs?: number
+}
+
+const defaultTimeoutMs = 20_000
+
+/** Runs `argv` in the network namespace at `netns` (a path such as /var/run/netns/x), or here when undefined. */
+export function runIn(netns: string | undefined, argv: string[], options: RunOptions = {}): Promise<RunResult> {
+  const [file, ...rest] = netns ? ['nsenter', `--net=${netns}`, '--', ...argv] : argv
+  const timeoutMs = options.timeoutMs ?? defaultTimeoutMs
+  return new Promise((resolve, reject) => {
+    const child = childProcess.spawn(file, rest, { stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`${argv.join(' ')}: no answer within ${timeoutMs} ms`))
+    }, timeoutMs)
+    child.once('error', (err) => {
+      clearTimeout(timer)
+      reject(new Error(`cannot run ${file}: ${err.message}`))
+    })
+    child.once('close', (code) => {
+      clearTimeout(timer)
+      resolve({ stdout, stderr, code })
+    })
+    child.stdin.on('error', () => {})
+    child.stdin.end(options.input ?? '')
+  })
+}
+
+/** Whether `path` names a network namespace that still exists (false for "" too). */
+export function netnsExists(path: string): boolean {
+  if (!path) return false
+  try {
+    fs.statSync(path)
+    return true
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto'
+import t from 'tap'
+import { applySteps, IpError, readIp, renderSteps } from '../../cni/iproute.ts'
+import { netnsExists, runIn } from '../../cni/netns.ts'
+import { ip, missingRequirements } from './harness/cluster.ts'
+
+t.test('steps render as one shell: consecutive ip lines share one batch per family, sysctls and guarded programs in between', async (t) => {
+  const script = renderSteps([
+    { ip: 'link set eth0 up', label: 'a' },
+    { ip: 'route add 10.0.0.0/8 dev eth0', label: 'b' },
+    { ip: 'rule add fwmark 0x1 lookup 100 pref 1000', family: 6, label: 'c' },
+    { sysctl: 'net/ipv4/conf/all/rp_filter', value: '0', label: 'd' },
+    { exec: ['iptables', '-t', 'mangle', '-A', 'OUTPUT', '-j', 'CONNMARK', '--restore-mark'], unless: ['iptables', '-t', 'mangle', '-C', 'OUTPUT', '-j', 'CONNMARK', '--restore-mark'], label: 'e' },
+  ])
+  t.equal(
+    script,
+    [
+      'set -e',
+      "printf '@@%d\\n' 0 >&2",
+      "ip -batch - <<'@@EOF'",
+      'link set eth0 up',
+      'route add 10.0.0.0/8 dev eth0',
+      '@@EOF',
+      "printf '@@%d\\n' 2 >&2",
+      "ip -6 -batch - <<'@@EOF'",
+      'rule add fwmark 0x1 lookup 100 pref 1000',
+      '@@EOF',
+      "printf '@@%d\\n' 3 >&2",
+      "printf '%s\\n' '0' > '/proc/sys/net/ipv4/conf/all/rp_filter'",
+      "printf '@@%d\\n' 4 >&2",
+      "'iptables' '-t' 'mangle' '-C' 'OUTPUT' '-j' 'CONNMARK' '--restore-mark' >/dev/null 2>&1 || 'iptables' '-t' 'mangle' '-A' 'OUTPUT' '-j' 'CONNMARK' '--restore-mark'",
+    ].join('\n'),
+  )
+  t.throws(() => renderSteps([{ sysctl: 'net/../../etc/passwd', value: '1', label: 'x' }]), /not a sysctl name/)
+  t.throws(() => renderSteps([{ ip: 'route add 1.2.3.4 dev eth0\nlink del eth0', label: 'x' }]), /cannot span lines/)
+})
+
+const missing = missingRequirements(['ip', 'nsenter'])
+t.test('in a network namespace', { skip: missing }, async (t) => {
+  const name = `cniip${randomBytes(3).toString('hex')}`
+  const netns = `/var/run/netns/${name}`
+  await ip('netns', 'add', name)
+  t.teardown(() => ip('netns', 'del', name).catch(() => {}))
+  await ip('-n', name, 'link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1')
+
+  t.test('readIp answers each query with its JSON, or with the error ip printed for it', async (t) => {
+    const [links, bad, rules6] = await readIp(netns, [{ args: 'link show' }, { args: 'route get 10.9.9.9' }, { args: 'rule show', family: 6 }])
+    t.ok(Array.isArray(links) && links.some((l) => (l as { ifname: string }).ifname === 'd0'))
+    t.match(bad, { error: /unreachable/ })
+    t.match(rules6, [{ priority: 0, table: 'local' }, { priority: 32766, table: 'main' }])
+  })
+
+  t.test('applySteps names the step that failed, even in the middle of a batch', async (t) => {
+    const err = await applySteps(netns, [
+      { ip: 'link set d0 up', label: 'bring d0 up' },
+      { ip: 'route add 10.8.0.0/16 dev d0', label: 'route to 10.8/16' },
+      { ip: 'route add 10.8.0.0/16 dev d0', label: 'the same route again' },
+      { ip: 'route add 10.9.0.0/16 dev d0', label: 'never reached' },
+    ]).catch((e) => e)
+    t.type(err, IpError)
+    t.equal(err.step, 'the same route again')
+    t.match(err.message, /^the same route again: RTNETLINK answers: File exists/)
+    t.notMatch(await runIn(netns, ['ip', 'route']).then((r) => r.stdout), /10\.9\.0\.0/, 'nothing after the failure ran')
+  })
+
+  t.test('tolerant steps accept "File exists" or "already gone", an optional sysctl is skipped when the device is missing, a guarded program runs once', async (t) => {
+    const steps = [
+      { ip: 'rule add pref 1000 lookup 500', family: 6 as const, tolerate: 'exists' as const, label: 'shared rule' },
+      { ip: 'link del nosuch0', tolerate: 'missing' as const, label: 'a device already gone' },
+      { ip: 'route del 10.99.0.0/16 dev d0', tolerate: 'missing' as const, label: 'a route already gone' },
+      { sysctl: 'net/ipv6/conf/nosuchdev/accept_ra', value: '0', ifExists: true, label: 'optional' },
+      { sysctl: 'net/ipv4/conf/d0/rp_filter', value: '2', label: 'rp_filter' },
+      { exec: ['ip', 'addr', 'add', '10.7.0.1/32', 'dev', 'd1'], unless: ['sh', '-c', 'ip -o addr show dev d1 | grep -q 10.7.0.1'], label: 'address once' },
+    ]
+    await applySteps(netns, steps)
+    await applySteps(netns, steps)
+    t.match((await runIn(netns, ['ip', '-6', 'rule'])).stdout, /1000:\s+from all lookup 500/)
+    t.equal((await runIn(netns, ['cat', '/proc/sys/net/ipv4/conf/d0/rp_filter'])).stdout.trim(), '2', 'written inside the namespace')
+    t.equal((await runIn(netns, ['ip', '-o', 'addr', 'show', 'dev', 'd1'])).stdout.match(/10\.7\.0\.1/g)?.length, 1)
+    const err = await applySteps(netns, [{ sysctl: 'net/ipv4/conf/nosuchdev/rp_filter', value: '0', label: 'required sysctl' }]).catch((e) => e)
+    t.match(err, { step: 'required sysctl' })
+  })
+
+  t.test('netnsExists tells a live namespace from a gone one', async (t) => {
+    t.ok(netnsExists(netns))
+    t.notOk(netnsExists('/var/run/netns/does-not-exist'))
+    t.notOk(netnsExists(''))
+  })
+})
