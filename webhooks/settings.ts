@@ -20,6 +20,18 @@ export interface Settings {
   enableValidatingResourcesDeletedWebhook: boolean
   clusterSubnetDefaultFlexibleIPNumber: number
   podResourceInject: PodResourceInject
+  /**
+   * Multus' cluster network (its `clusterNetwork`): the NetworkAttachmentDefinition `ns/name`, or
+   * `name` in multusNamespace, that gives a pod its eth0 when the pod names no default network.
+   * Empty: the cluster's default network is not one that asks Spiderpool for addresses.
+   */
+  clusterNetwork: string
+  /** Where Multus looks for the default network's NetworkAttachmentDefinition, and where an IPPool's `multusName` without namespace points. */
+  multusNamespace: string
+  /** Pods of these namespaces get no reservation and no injection (Spiderpool's pod webhook namespaceSelector). */
+  excludedNamespaces: string[]
+  /** Spiderpool's `agent.networkResourcePlugin.resourceAdvertisement.masterNIC.rules` is non-empty: POD-M-06 injects master-NIC resources. */
+  masterNICEnabled: boolean
 }
 
 export function defaultSettings(): Settings {
@@ -39,6 +51,10 @@ export function defaultSettings(): Settings {
       namespacesExclude: ['kube-system', 'spiderpool', 'metallb-system', 'istio-system'],
       namespacesInclude: [],
     },
+    clusterNetwork: '',
+    multusNamespace: 'kube-system',
+    excludedNamespaces: ['kube-system', 'kube-public', 'spiderpool', 'metallb-system', 'istio-system'],
+    masterNICEnabled: false,
   }
 }
 
@@ -92,5 +108,35 @@ export function parseSettings(doc: unknown): Settings {
       s.podResourceInject[key] = v as string[]
     }
   }
+  for (const key of ['clusterNetwork', 'multusNamespace'] as const) {
+    const v = d[key]
+    if (v === undefined || v === null) continue
+    if (typeof v !== 'string') throw new Error(`settings: ${key} must be a string, got ${JSON.stringify(v)}`)
+    s[key] = v
+  }
+  if (s.multusNamespace === '') throw new Error('settings: multusNamespace must not be empty')
+  const excluded = d.excludedNamespaces
+  if (excluded !== undefined && excluded !== null) {
+    if (!Array.isArray(excluded) || excluded.some((x) => typeof x !== 'string')) {
+      throw new Error('settings: excludedNamespaces must be a list of namespace names')
+    }
+    s.excludedNamespaces = excluded as string[]
+  }
+  s.masterNICEnabled = masterNICRules(d.agent).length > 0
   return s
+}
+
+/** `agent.networkResourcePlugin.resourceAdvertisement.masterNIC.rules`, as Spiderpool's conf.yml nests it. */
+function masterNICRules(agent: unknown): unknown[] {
+  let node: unknown = agent
+  let path = 'agent'
+  for (const key of ['networkResourcePlugin', 'resourceAdvertisement', 'masterNIC', 'rules']) {
+    if (node === undefined || node === null) return []
+    if (typeof node !== 'object' || Array.isArray(node)) throw new Error(`settings: ${path} must be a mapping`)
+    node = (node as Record<string, unknown>)[key]
+    path += `.${key}`
+  }
+  if (node === undefined || node === null) return []
+  if (!Array.isArray(node)) throw new Error(`settings: ${path} must be a list`)
+  return node
 }
