@@ -1,0 +1,133 @@
+// Writes to SpiderIPPool status, batched per pool: requests that arrive while a pool is being
+// written wait and go together in its next write, so a thousand pods starting at once cost a few
+// dozen writes, not a thousand conflicting ones. Safety between replicas comes from the
+// resourceVersion precondition of every write, never from this process's queue.
+import type { SpiderIPPool, SpiderReservedIP } from '../schemas/types.ts'
+import { parseRecords, serialiseRecords, type PoolRecord } from '../ipam/records.ts'
+import { reserveInPool, type ReserveOutcome, type ReserveWant } from '../ipam/reserve.ts'
+import { isConflict, isNotFound } from './errors.ts'
+import { resources } from './resources.ts'
+import type { Store } from './store.ts'
+
+export interface PoolWriterOptions {
+  store: Store
+  /** the cluster's SpiderReservedIPs now (from the informer cache) */
+  reservedIPs: () => readonly SpiderReservedIP[]
+  /** the pool as the cache has it: saves a GET on the first attempt; a stale copy costs one conflict */
+  cachedPool?: (name: string) => SpiderIPPool | undefined
+  /** attempts per batch before its requests fail (each conflict re-reads the pool) */
+  maxAttempts?: number
+}
+
+export interface PoolWriterStats {
+  writes: number
+  conflicts: number
+  batches: number
+}
+
+export interface PoolWriter {
+  reserve(pool: string, want: ReserveWant): Promise<ReserveOutcome>
+  /** Removes the records `matches` selects; resolves with how many went. */
+  release(pool: string, matches: (r: PoolRecord) => boolean): Promise<number>
+  readonly stats: PoolWriterStats
+}
+
+type Op =
+  | { kind: 'reserve'; want: ReserveWant; done: (o: ReserveOutcome) => void; fail: (e: unknown) => void }
+  | { kind: 'release'; matches: (r: PoolRecord) => boolean; done: (n: number) => void; fail: (e: unknown) => void }
+
+interface PoolQueue {
+  pending: Op[]
+  busy: boolean
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export function createPoolWriter(o: PoolWriterOptions): PoolWriter {
+  const queues = new Map<string, PoolQueue>()
+  const stats: PoolWriterStats = { writes: 0, conflicts: 0, batches: 0 }
+  const maxAttempts = o.maxAttempts ?? 30
+
+  const enqueue = (name: string, op: Op) => {
+    let q = queues.get(name)
+    if (!q) queues.set(name, (q = { pending: [], busy: false }))
+    q.pending.push(op)
+    // setImmediate: every request decided in this turn of the event loop joins the batch
+    if (!q.busy) {
+      q.busy = true
+      setImmediate(() => void flush(name, q))
+    }
+  }
+
+  async function flush(name: string, q: PoolQueue): Promise<void> {
+    const batch = q.pending.splice(0)
+    stats.batches++
+    try {
+      await writeBatch(name, batch)
+    } catch (err) {
+      for (const op of batch) op.fail(err)
+    }
+    if (q.pending.length > 0) setImmediate(() => void flush(name, q))
+    else {
+      q.busy = false
+      queues.delete(name)
+    }
+  }
+
+  async function writeBatch(name: string, batch: Op[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      let pool = attempt === 0 ? o.cachedPool?.(name) : undefined
+      if (!pool) {
+        try {
+          pool = await o.store.get(resources.ippools, name)
+        } catch (err) {
+          if (!isNotFound(err)) throw err
+          for (const op of batch) op.kind === 'reserve' ? op.done({ error: `IPPool ${name} does not exist` }) : op.done(0)
+          return
+        }
+      }
+      const status = (pool.status ?? {}) as { allocatedIPs?: string; [k: string]: unknown }
+      const parsed = parseRecords(status.allocatedIPs)
+      if (parsed.error !== undefined) throw new Error(`IPPool ${name}: ${parsed.error}`)
+
+      let records = parsed.records
+      const released: number[] = []
+      for (const op of batch) {
+        if (op.kind !== 'release') continue
+        const before = records.length
+        records = records.filter((r) => !op.matches(r))
+        released.push(before - records.length)
+      }
+      const reserves = batch.filter((op) => op.kind === 'reserve')
+      const result = reserveInPool(pool, records, o.reservedIPs(), reserves.map((op) => op.want))
+      const changed = result.changed || released.some((n) => n > 0)
+
+      const settle = () => {
+        let i = 0
+        for (const op of batch) if (op.kind === 'release') op.done(released[i++])
+        reserves.forEach((op, j) => op.done(result.outcomes[j]))
+      }
+      if (!changed) return settle()
+      const allocatedIPs = serialiseRecords(result.records)
+      const next = { ...pool, status: { ...status, allocatedIPs, allocatedIPCount: result.records.length } }
+      if (allocatedIPs === undefined) delete next.status.allocatedIPs
+      try {
+        stats.writes++
+        await o.store.updateStatus(resources.ippools, next as SpiderIPPool)
+        return settle()
+      } catch (err) {
+        if (!isConflict(err)) throw err
+        stats.conflicts++
+        if (attempt + 1 >= maxAttempts) throw new Error(`IPPool ${name}: still conflicting after ${maxAttempts} attempts`)
+        // another replica wrote first: re-read and redo the whole batch, after a short jittered pause
+        await sleep(Math.random() * Math.min(2 ** attempt, 50))
+      }
+    }
+  }
+
+  return {
+    stats,
+    reserve: (pool, want) => new Promise((done, fail) => enqueue(pool, { kind: 'reserve', want, done, fail })),
+    release: (pool, matches) => new Promise((done, fail) => enqueue(pool, { kind: 'release', matches, done, fail })),
+  }
+}
