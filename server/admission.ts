@@ -14,6 +14,7 @@ import type { Verdict } from './metrics.ts'
 
 export interface AdmissionOptions {
   kinds: readonly KindWebhook[]
+  pods?: ReviewHandler
 }
 
 declare module 'fastify' {
@@ -31,7 +32,7 @@ const pathPrefix = `spiderpool-spidernet-io-${version}`
 /** Decides one review; may be async (the pod webhook will reserve IPs). Throwing means the server is broken. */
 export type ReviewHandler = (request: AdmissionRequest, log: FastifyBaseLogger) => Decision | Promise<Decision>
 
-export const admissionRoutes: FastifyPluginAsync<AdmissionOptions> = async (app, { kinds }) => {
+export const admissionRoutes: FastifyPluginAsync<AdmissionOptions> = async (app, { kinds, pods }) => {
   // strict about the review's own fields: no coercion, no defaults, every problem named
   const ajv = new Ajv({ allErrors: true, allowUnionTypes: true })
   app.setValidatorCompiler(({ schema }) => ajv.compile(schema))
@@ -60,7 +61,7 @@ export const admissionRoutes: FastifyPluginAsync<AdmissionOptions> = async (app,
     serveReview(app, `/mutate-${pathPrefix}-${kind.pathName}`, kind.kind, serveKind(defaultingDecision))
     serveReview(app, `/validate-${pathPrefix}-${kind.pathName}`, kind.kind, serveKind(validationDecision))
   }
-  // /mutate--v1-pod goes here: a ReviewHandler of its own (plan, reserve, patch) passed to serveReview.
+  if (pods) serveReview(app, '/mutate--v1-pod', 'Pod', pods)
 }
 
 /** One admission route: the review is checked against the AdmissionReview schema before `handle` sees it. */

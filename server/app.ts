@@ -5,7 +5,7 @@ import { STATUS_CODES } from 'node:http'
 import type { KindWebhook } from '../webhooks/kind.ts'
 import type { Settings } from '../webhooks/settings.ts'
 import type { ClusterSnapshot } from '../webhooks/cluster.ts'
-import { admissionRoutes } from './admission.ts'
+import { admissionRoutes, type ReviewHandler } from './admission.ts'
 import { healthRoutes } from './health.ts'
 import { createWebhookMetrics, metricsRoutes } from './metrics.ts'
 
@@ -29,6 +29,8 @@ export interface AppOptions {
   /** PEM key and certificate; absent: plain HTTP (tests with inject) */
   https?: { key: string | Buffer; cert: string | Buffer }
   logger?: FastifyServerOptions['logger']
+  /** the pod webhook's handler (/mutate--v1-pod); absent: the route is not served */
+  pods?: ReviewHandler
 }
 
 export function buildApp(options: AppOptions): FastifyInstance {
@@ -61,6 +63,6 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.register(healthRoutes, { ready: options.ready })
   app.register(metricsRoutes)
-  app.register(admissionRoutes, { kinds: options.kinds })
+  app.register(admissionRoutes, { kinds: options.kinds, pods: options.pods })
   return app
 }

@@ -42,7 +42,7 @@ export async function startLocalDefault(o: LocalDefaultOptions): Promise<LocalDe
       logLevel: o.logLevel,
     })
     await webhook.cluster!.waitForSync({ timeoutMs: 30_000 })
-    const configs = webhookConfigurations(allKinds, { url: webhook.url }, webhook.caPem)
+    const configs = webhookConfigurations(allKinds, { url: webhook.url }, webhook.caPem, o.settings.excludedNamespaces)
     await applyObject(webhook.store!, resources.mutatingWebhookConfigurations, configs.mutating)
     await applyObject(webhook.store!, resources.validatingWebhookConfigurations, configs.validating)
   } catch (err) {

@@ -10,6 +10,7 @@ export type WebhookTarget = { url: string } | { service: { namespace: string; na
 
 interface WebhookEntry {
   name: string
+  namespaceSelector?: { matchExpressions: { key: string; operator: string; values: string[] }[] }
   admissionReviewVersions: string[]
   clientConfig: { url?: string; service?: { namespace: string; name: string; port: number; path: string }; caBundle: string }
   rules: { operations: string[]; apiGroups: string[]; apiVersions: string[]; resources: string[]; scope: string }[]
@@ -28,14 +29,19 @@ export interface WebhookConfigurations {
 const operationsOf = (kind: KindWebhook, side: 'mutate' | 'validate') =>
   side === 'validate' && kind.validateDelete ? ['CREATE', 'UPDATE', 'DELETE'] : ['CREATE', 'UPDATE']
 
-export function webhookConfigurations(kinds: readonly KindWebhook[], target: WebhookTarget, caPem: string): WebhookConfigurations {
+/**
+ * Every webhook of the system. The pod webhook reserves addresses, so a dry run must not
+ * (NoneOnDryRun), and it leaves the system's own namespaces alone so that they never wait on it.
+ */
+export function webhookConfigurations(kinds: readonly KindWebhook[], target: WebhookTarget, caPem: string, excludedNamespaces: readonly string[]): WebhookConfigurations {
   const caBundle = Buffer.from(caPem).toString('base64')
+  const clientConfig = (path: string) => ('url' in target ? { url: target.url + path, caBundle } : { service: { ...target.service, path }, caBundle })
   const entry = (kind: KindWebhook, side: 'mutate' | 'validate'): WebhookEntry => {
     const path = `/${side}-spiderpool-spidernet-io-v2beta1-${kind.pathName}`
     return {
       name: `${kind.pathName}.spiderpool.spidernet.io`,
       admissionReviewVersions: ['v1'],
-      clientConfig: 'url' in target ? { url: target.url + path, caBundle } : { service: { ...target.service, path }, caBundle },
+      clientConfig: clientConfig(path),
       rules: [
         {
           operations: operationsOf(kind, side),
@@ -56,7 +62,21 @@ export function webhookConfigurations(kinds: readonly KindWebhook[], target: Web
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'MutatingWebhookConfiguration',
       metadata: { name: webhookConfigurationName },
-      webhooks: kinds.map((k) => ({ ...entry(k, 'mutate'), reinvocationPolicy: 'Never' as const })),
+      webhooks: [
+        ...kinds.map((k) => ({ ...entry(k, 'mutate'), reinvocationPolicy: 'Never' as const })),
+        {
+          name: 'pod.spiderpool.spidernet.io',
+          admissionReviewVersions: ['v1'],
+          clientConfig: clientConfig('/mutate--v1-pod'),
+          rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
+          namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...excludedNamespaces] }] },
+          failurePolicy: 'Fail',
+          sideEffects: 'NoneOnDryRun',
+          timeoutSeconds: 10,
+          matchPolicy: 'Equivalent',
+          reinvocationPolicy: 'Never',
+        },
+      ],
     },
     validating: {
       apiVersion: 'admissionregistration.k8s.io/v1',

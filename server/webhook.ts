@@ -13,6 +13,10 @@ import { createServerTransport, type ConfigSource } from '../kube/config.ts'
 import { createStore, type Store } from '../kube/store.ts'
 import { createClusterSnapshot, type InformedCluster } from '../kube/snapshot.ts'
 import { startControllers, type Controllers } from './controllers/index.ts'
+import { createPoolWriter, type PoolWriter } from '../kube/pool-writer.ts'
+import { resources } from '../kube/resources.ts'
+import { isNotFound } from '../kube/errors.ts'
+import { podReviewHandler } from './pod.ts'
 
 export interface WebhookServerOptions {
   host: string
@@ -33,6 +37,7 @@ export interface WebhookServer {
   caPem: string
   store?: Store
   cluster?: InformedCluster
+  writer?: PoolWriter
   /** present with a Kubernetes API: reconcilers that run while this replica holds the lease */
   controllers?: Controllers
   close(): Promise<void>
@@ -53,12 +58,15 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
   let store: Store | undefined
   let cluster: InformedCluster | undefined
   let snapshot: () => ClusterSnapshot
+  let writer: PoolWriter | undefined
   if (o.kube) {
-    store = createStore(await createServerTransport(o.kube))
-    const informed = createClusterSnapshot(store)
+    const api = createStore(await createServerTransport(o.kube))
+    store = api
+    const informed = createClusterSnapshot(api)
     cluster = informed
     informed.start()
     snapshot = () => informed.snapshot
+    writer = createPoolWriter({ store: api, reservedIPs: () => informed.snapshot.reservedIPs(), cachedPool: (name) => informed.snapshot.ippool(name) })
   } else {
     const empty = clusterFromObjects()
     snapshot = () => empty
@@ -72,6 +80,12 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
     ready: () => cluster?.hasSynced() ?? true,
     https: { key: tls.keyPem, cert: tls.certPem },
     logger: { level: o.logLevel },
+    pods: podReviewHandler({
+      settings: o.settings,
+      cluster: snapshot,
+      writer,
+      readPool: store && (async (name) => store!.get(resources.ippools, name).catch((err) => (isNotFound(err) ? undefined : Promise.reject(err)))),
+    }),
   })
   const server = app.server as unknown as TLSServer
   const useCertificate = (pair: { certPem: string; keyPem: string }, why: string): void => {
@@ -98,5 +112,5 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
   }
   const address = app.server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  return { app, url: `https://${host}:${address.port}`, caPem: tls.caPem, store, cluster, controllers, close }
+  return { app, url: `https://${host}:${address.port}`, caPem: tls.caPem, store, cluster, writer, controllers, close }
 }

@@ -28,6 +28,8 @@ export function defaultBuiltin(resource: Resource, object: StoredObject): void {
   switch (`${resource.group}/${resource.plural}`) {
     case '/namespaces':
       o.spec = { finalizers: ['kubernetes'], ...(o.spec ?? {}) }
+      // kube-apiserver always labels a namespace with its name, so namespaceSelectors can name it
+      o.metadata.labels = { ...(o.metadata.labels ?? {}), 'kubernetes.io/metadata.name': o.metadata.name }
       break
     case '/secrets':
       setDefault(o, 'type', 'Opaque')
