@@ -4,17 +4,18 @@
 import type { KubeObject } from '../schemas/meta.ts'
 import type {
   NetworkAttachmentDefinition,
+  SpiderCoordinator,
   SpiderEndpoint,
   SpiderIPPool,
   SpiderMultusConfig,
   SpiderReservedIP,
   SpiderSubnet,
 } from '../schemas/types.ts'
-import type { ClusterSnapshot, Node } from '../webhooks/cluster.ts'
+import type { ClusterSnapshot, Node, StoredPod } from '../webhooks/cluster.ts'
 import { createInformer } from './informer.ts'
 import type { Informer, InformerOptions } from './informer.ts'
 import { resources } from './resources.ts'
-import type { Namespace, Resource } from './resources.ts'
+import type { AnyObject, Namespace, Resource } from './resources.ts'
 import type { Store } from './store.ts'
 
 export interface InformedCluster {
@@ -30,6 +31,10 @@ export interface InformedCluster {
     spiderEndpoints: Informer<SpiderEndpoint>
     replicaSets: Informer<KubeObject>
     jobs: Informer<KubeObject>
+    coordinators: Informer<SpiderCoordinator>
+    pods: Informer<StoredPod>
+    /** for the collector: whether a StatefulSet pod's ordinal is still within its replicas */
+    statefulSets: Informer<AnyObject>
   }
   start(): void
   hasSynced(): boolean
@@ -44,14 +49,20 @@ const byName = (a: KubeObject, b: KubeObject) => {
   return x < y ? -1 : x > y ? 1 : 0
 }
 
-/** The cache's objects in name order, sorted again only after the cache changed. */
-function inNameOrder<T extends KubeObject>(informer: Informer<T>): () => readonly T[] {
+const byNamespaceAndName = (a: KubeObject, b: KubeObject) => {
+  const x = `${a.metadata?.namespace ?? ''}/${a.metadata?.name ?? ''}`
+  const y = `${b.metadata?.namespace ?? ''}/${b.metadata?.name ?? ''}`
+  return x < y ? -1 : x > y ? 1 : 0
+}
+
+/** The cache's objects in name order (or the given one), sorted again only after the cache changed. */
+function inNameOrder<T extends KubeObject>(informer: Informer<T>, order: (a: T, b: T) => number = byName): () => readonly T[] {
   let seen = -1
   let items: readonly T[] = []
   return () => {
     if (informer.generation() !== seen) {
       seen = informer.generation()
-      items = Object.freeze(informer.list().sort(byName))
+      items = Object.freeze(informer.list().sort(order))
     }
     return items
   }
@@ -71,6 +82,10 @@ export function createClusterSnapshot(store: Store, options: Pick<InformerOption
     replicaSets: createInformer(store, resources.replicasets as Resource<KubeObject>, { ...options, metadataOnly: true }),
     // The local control plane serves no Jobs; where none are served, no pod can be owned by one.
     jobs: createInformer(store, resources.jobs as Resource<KubeObject>, { ...options, metadataOnly: true, optional: true }),
+    coordinators: createInformer(store, resources.coordinators, options),
+    // Whole pods: the collector reads their phase, and their reservation from the annotations.
+    pods: createInformer(store, resources.pods as Resource<StoredPod>, options),
+    statefulSets: createInformer(store, resources.statefulsets, options),
   }
   const all = Object.values(informers) as Informer<KubeObject>[]
   const ippools = inNameOrder(informers.ippools)
@@ -78,6 +93,7 @@ export function createClusterSnapshot(store: Store, options: Pick<InformerOption
   const reservedIPs = inNameOrder(informers.reservedIPs)
   const multusConfigs = inNameOrder(informers.multusConfigs)
   const nodes = inNameOrder(informers.nodes)
+  const pods = inNameOrder(informers.pods, byNamespaceAndName)
 
   const snapshot: ClusterSnapshot = {
     ippools,
@@ -94,6 +110,9 @@ export function createClusterSnapshot(store: Store, options: Pick<InformerOption
     spiderEndpoint: (namespace, name) => informers.spiderEndpoints.get(name, namespace),
     replicaSet: (namespace, name) => informers.replicaSets.get(name, namespace),
     job: (namespace, name) => informers.jobs.get(name, namespace),
+    coordinator: (name) => informers.coordinators.get(name),
+    pods,
+    pod: (namespace, name) => informers.pods.get(name, namespace),
   }
 
   return {

@@ -10,6 +10,7 @@ import { planPod, isSkip, choosePodIPs, type PodPlan } from '../webhooks/pod/pla
 import { reservationOf, type Assignment } from '../webhooks/pod/assign.ts'
 import { nodeAffinityPatch } from '../webhooks/pod/affinity.ts'
 import { isRefusal, type Refusal } from '../webhooks/pod/refusal.ts'
+import { refuseWhileCoordinatorNotReady } from '../webhooks/pod/coordinator-ready.ts'
 import { encodeReservation, newReservationToken, reservationAnnotation } from '../ipam/reservation.ts'
 import type { PoolWriter } from '../kube/pool-writer.ts'
 import type { SpiderIPPool } from '../schemas/types.ts'
@@ -53,6 +54,8 @@ export function podReviewHandler(o: PodAdmissionOptions) {
     if (injected) return deny(injected)
     const plan = planPod(pod, namespace, { settings: o.settings, cluster })
     if (isRefusal(plan)) return deny(plan)
+    const coordinatorNotReady = refuseWhileCoordinatorNotReady(pod, namespace, { settings: o.settings, cluster })
+    if (coordinatorNotReady) return deny(coordinatorNotReady)
     if (isSkip(plan)) return patched(original, pod)
 
     const token = newReservationToken()

@@ -6,6 +6,7 @@ import { resources } from '../kube/resources.ts'
 import { isAlreadyExists } from '../kube/errors.ts'
 import type { Store } from '../kube/store.ts'
 import type { KubeObject } from '../schemas/meta.ts'
+import type { SpiderCoordinator } from '../schemas/types.ts'
 import { allKinds } from '../webhooks/registry.ts'
 import type { Settings } from '../webhooks/settings.ts'
 import { startWebhookServer, type WebhookServer } from './webhook.ts'
@@ -45,6 +46,7 @@ export async function startLocalDefault(o: LocalDefaultOptions): Promise<LocalDe
     const configs = webhookConfigurations(allKinds, { url: webhook.url }, webhook.caPem, o.settings.excludedNamespaces)
     await applyObject(webhook.store!, resources.mutatingWebhookConfigurations, configs.mutating)
     await applyObject(webhook.store!, resources.validatingWebhookConfigurations, configs.validating)
+    await createDefaultCoordinator(webhook.store!)
   } catch (err) {
     await webhook?.close()
     await controlPlane.close()
@@ -69,5 +71,28 @@ async function applyObject(store: Store, resource: (typeof resources)['mutatingW
     if (!isAlreadyExists(err)) throw err
     const current = await store.get(resource, obj.metadata!.name!)
     await store.update(resource, { ...obj, metadata: { ...obj.metadata, resourceVersion: current.metadata?.resourceVersion } })
+  }
+}
+
+/** The SpiderCoordinator Spiderpool's chart creates; one the user changed or made is left alone. */
+async function createDefaultCoordinator(store: Store): Promise<void> {
+  const coordinator: SpiderCoordinator = {
+    metadata: { name: 'default' },
+    spec: {
+      mode: 'auto',
+      podCIDRType: 'auto',
+      tunePodRoutes: true,
+      podDefaultRouteNIC: '',
+      podMACPrefix: '',
+      hijackCIDR: ['169.254.0.0/16'],
+      policyRoutes: [],
+      vethLinkAddress: '',
+      vethMTU: 1500,
+    },
+  }
+  try {
+    await store.create(resources.coordinators, coordinator)
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw err
   }
 }

@@ -84,6 +84,7 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
       settings: o.settings,
       cluster: snapshot,
       writer,
+      reservationTTLSeconds: o.settings.reservationTTLSeconds,
       readPool: store && (async (name) => store!.get(resources.ippools, name).catch((err) => (isNotFound(err) ? undefined : Promise.reject(err)))),
     }),
   })
@@ -95,7 +96,7 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
   const onCertificateError = (err: unknown): void => app.log.warn({ err }, 'serving certificate check failed')
   const renewal = startCertificateRenewal({ ...certificate, onRenewed: (b) => useCertificate(b, 'serving certificate renewed'), onError: onCertificateError })
   const watcher = watchCertificateFiles(o.tlsDir, (p) => useCertificate(p, 'serving certificate files replaced'), { onError: onCertificateError })
-  const controllers = store && cluster ? startControllers({ store, cluster, log: app.log, namespace: o.namespace }) : undefined
+  const controllers = store && cluster ? startControllers({ store, cluster, log: app.log, namespace: o.namespace, writer, settings: o.settings }) : undefined
   const close = async () => {
     renewal.stop()
     watcher.close()

@@ -8,8 +8,10 @@ import type {
   SpiderMultusConfig,
   SpiderReservedIP,
   SpiderSubnet,
+  SpiderCoordinator,
 } from '../schemas/types.ts'
 import type { KubeObject } from '../schemas/meta.ts'
+import type { Pod } from './pod/pod.ts'
 
 export interface Namespace extends KubeObject {
   metadata: NonNullable<KubeObject['metadata']>
@@ -18,6 +20,11 @@ export interface Namespace extends KubeObject {
 /** A Node as admission reads it: its name and labels. */
 export interface Node extends KubeObject {
   metadata: NonNullable<KubeObject['metadata']>
+}
+
+/** A Pod as stored: what admission reads, and the status that tells whether it finished. */
+export interface StoredPod extends Pod {
+  status?: { phase?: string; reason?: string; [key: string]: unknown }
 }
 
 export interface ClusterSnapshot {
@@ -38,6 +45,11 @@ export interface ClusterSnapshot {
   /** A pod's owning ReplicaSet or Job (metadata is what is read): to find the pod's top controller. */
   replicaSet(namespace: string, name: string): KubeObject | undefined
   job(namespace: string, name: string): KubeObject | undefined
+  /** A SpiderCoordinator: pods that chain the coordinator plugin need `default` Synced. */
+  coordinator(name: string): SpiderCoordinator | undefined
+  /** Every pod, by namespace then name: which reservations a pod carries, and whether it still runs. */
+  pods(): readonly StoredPod[]
+  pod(namespace: string, name: string): StoredPod | undefined
 }
 
 export interface ClusterContents {
@@ -51,6 +63,8 @@ export interface ClusterContents {
   spiderEndpoints?: SpiderEndpoint[]
   replicaSets?: KubeObject[]
   jobs?: KubeObject[]
+  coordinators?: SpiderCoordinator[]
+  pods?: StoredPod[]
 }
 
 const byName = <T extends KubeObject>(items: readonly T[], name: string) => items.find((o) => o.metadata?.name === name)
@@ -58,6 +72,9 @@ const byKey = <T extends KubeObject>(items: readonly T[], ns: string, name: stri
   items.find((o) => o.metadata?.name === name && (o.metadata?.namespace ?? 'default') === ns)
 const sortedByName = <T extends KubeObject>(items: readonly T[] = []) =>
   [...items].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))
+
+const keyOf = (o: KubeObject) => `${o.metadata?.namespace ?? 'default'}/${o.metadata?.name ?? ''}`
+const byNamespaceAndName = (a: KubeObject, b: KubeObject) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0)
 
 /** A snapshot over plain lists (lists come back in name order, as the API server lists them). */
 export function clusterFromObjects(c: ClusterContents = {}): ClusterSnapshot {
@@ -71,6 +88,8 @@ export function clusterFromObjects(c: ClusterContents = {}): ClusterSnapshot {
   const endpoints = c.spiderEndpoints ?? []
   const replicaSets = c.replicaSets ?? []
   const jobs = c.jobs ?? []
+  const coordinators = c.coordinators ?? []
+  const pods = [...(c.pods ?? [])].sort(byNamespaceAndName)
   return {
     ippools: () => ippools,
     ippool: (name) => byName(ippools, name),
@@ -86,5 +105,8 @@ export function clusterFromObjects(c: ClusterContents = {}): ClusterSnapshot {
     spiderEndpoint: (ns, name) => byKey(endpoints, ns, name),
     replicaSet: (ns, name) => byKey(replicaSets, ns, name),
     job: (ns, name) => byKey(jobs, ns, name),
+    coordinator: (name) => byName(coordinators, name),
+    pods: () => pods,
+    pod: (ns, name) => byKey(pods, ns, name),
   }
 }

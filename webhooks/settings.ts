@@ -32,6 +32,10 @@ export interface Settings {
   excludedNamespaces: string[]
   /** Spiderpool's `agent.networkResourcePlugin.resourceAdvertisement.masterNIC.rules` is non-empty: POD-M-06 injects master-NIC resources. */
   masterNICEnabled: boolean
+  /** How long an address reserved at admission waits for its claim before the collector may release it (its pod never appeared). */
+  reservationTTLSeconds: number
+  /** How often the leader's collector checks every pool record against the pods, nodes and StatefulSets that exist. */
+  gcScanIntervalSeconds: number
 }
 
 export function defaultSettings(): Settings {
@@ -55,6 +59,8 @@ export function defaultSettings(): Settings {
     multusNamespace: 'kube-system',
     excludedNamespaces: ['kube-system', 'kube-public', 'spiderpool', 'metallb-system', 'istio-system'],
     masterNICEnabled: false,
+    reservationTTLSeconds: 120,
+    gcScanIntervalSeconds: 30,
   }
 }
 
@@ -123,6 +129,12 @@ export function parseSettings(doc: unknown): Settings {
     s.excludedNamespaces = excluded as string[]
   }
   s.masterNICEnabled = masterNICRules(d.agent).length > 0
+  for (const key of ['reservationTTLSeconds', 'gcScanIntervalSeconds'] as const) {
+    const v = d[key]
+    if (v === undefined || v === null) continue
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`settings: ${key} must be a number of seconds above 0, got ${JSON.stringify(v)}`)
+    s[key] = v
+  }
   return s
 }
 

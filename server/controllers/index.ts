@@ -10,6 +10,11 @@ import type { KubeObject } from '../../schemas/meta.ts'
 import type { Informer } from '../../kube/informer.ts'
 import { createWorkQueue, type WorkQueue } from './workqueue.ts'
 import { reconcilePool } from './pool-status.ts'
+import { startMultusConfigController } from './multusconfig.ts'
+import { startCoordinatorController } from './coordinator.ts'
+import { startReservationCollector } from './reservations.ts'
+import type { PoolWriter } from '../../kube/pool-writer.ts'
+import type { Settings } from '../../webhooks/settings.ts'
 
 export interface ControllerOptions {
   store: Store
@@ -18,6 +23,9 @@ export interface ControllerOptions {
   namespace: string
   leaseName?: string
   leaseDurationSeconds?: number
+  /** with both, the leader also releases pool records nothing else will (reservations.ts) */
+  writer?: PoolWriter
+  settings?: Settings
 }
 
 export interface Controllers {
@@ -34,7 +42,7 @@ function watchInto<T extends KubeObject>(informer: Informer<T>, queue: WorkQueue
 }
 
 export function startControllers(o: ControllerOptions): Controllers {
-  let queues: WorkQueue[] = []
+  let queues: Pick<WorkQueue, 'stop' | 'idle'>[] = []
   let unwatch: (() => void)[] = []
   const halt = async () => {
     unwatch.forEach((u) => u())
@@ -54,6 +62,9 @@ export function startControllers(o: ControllerOptions): Controllers {
       const pools = createWorkQueue({ reconcile: reconcilePool(o.store, o.cluster.informers.ippools), onError })
       const subnets = createWorkQueue({ reconcile: reconcilePool(o.store, o.cluster.informers.subnets), onError })
       queues = [pools, subnets]
+      queues.push(startMultusConfigController({ store: o.store, informers: o.cluster.informers, log: o.log, onError }))
+      queues.push(startCoordinatorController({ store: o.store, coordinators: o.cluster.informers.coordinators, log: o.log, onError }))
+      if (o.writer && o.settings) queues.push(startReservationCollector({ store: o.store, cluster: o.cluster, writer: o.writer, settings: o.settings, log: o.log }))
       unwatch = [watchInto(o.cluster.informers.ippools, pools), watchInto(o.cluster.informers.subnets, subnets)]
     },
     onStoppedLeading: () => {
