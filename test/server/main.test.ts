@@ -128,3 +128,23 @@ t.test('flags: --tls-dir is required, --listen takes HOST:PORT, [IPv6]:PORT or :
   })
   t.equal(parseWebhookFlags(['-h']), undefined)
 })
+
+t.test('up starts the local default, prints how to use kubectl, and Ctrl-C stops everything cleanly', { timeout: 60_000 }, async (t) => {
+  const dataDir = t.testdir()
+  const r = run(['up', '--data-dir', dataDir, '--listen-api', '127.0.0.1:0', '--log-level', 'warn'])
+  t.teardown(() => r.child.kill('SIGKILL'))
+  const deadline = Date.now() + 30_000
+  while (!/Ctrl-C stops everything/.test(r.stdout()) && r.child.exitCode === null && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50))
+  t.match(r.stdout(), /control plane\s+https:\/\/127\.0\.0\.1:\d+/)
+  t.match(r.stdout(), `kubeconfig      ${join(dataDir, 'kubeconfig')}`)
+  t.match(r.stdout(), `export KUBECONFIG=${join(dataDir, 'kubeconfig')}`)
+  const kubectl = spawn('kubectl', ['--kubeconfig', join(dataDir, 'kubeconfig'), 'get', 'mutatingwebhookconfigurations', '-o', 'name'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let listed = ''
+  kubectl.stdout!.on('data', (c) => (listed += c))
+  await new Promise((res) => kubectl.on('close', res))
+  t.equal(listed.trim(), 'mutatingwebhookconfiguration.admissionregistration.k8s.io/spiderpool-controller', 'the webhooks are registered')
+  r.child.kill('SIGINT')
+  const exit = await r.exited
+  t.same(exit, { code: 0, signal: null }, 'exits 0 on Ctrl-C')
+  t.ok(readdirSync(dataDir).includes('state.json'), 'state is kept in the data directory')
+})
