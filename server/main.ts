@@ -15,6 +15,9 @@ Commands:
   up         start the local default on this machine: a Kubernetes-API-compatible control plane,
              the webhook server registered with it, and a kubeconfig for kubectl
   webhook    serve the admission webhooks over HTTPS
+  install-cni
+             copy the CNI plugins (spiderpool, coordinator; npm run build:cni) to a node's CNI
+             directory and write the kubeconfig they use
 
 spiderpool-ts up flags:
   --data-dir DIR         state, certificates and kubeconfig (default .data)
@@ -33,6 +36,15 @@ spiderpool-ts webhook flags:
   --namespace NS         namespace of that Service (default kube-system)
   --log-level LEVEL      fatal, error, warn, info, debug, trace or silent (default info)
   -h, --help             print this help
+
+spiderpool-ts install-cni flags:
+  --bin-dir DIR          where the runtime finds CNI plugins (default /opt/cni/bin)
+  --kubeconfig-out FILE  the plugins' kubeconfig, JSON, 0600
+                         (default /etc/cni/net.d/spiderpool.d/spiderpool.kubeconfig)
+  --server URL           the API server (default: the in-cluster one)
+  --ca-file FILE         its CA (default: the service account's ca.crt)
+  --token-file FILE      the token to use (default: the service account's token)
+  --from DIR             the built plugins (default: dist/cni of this package)
 `
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -181,6 +193,12 @@ export async function runCli(argv: string[]): Promise<number> {
     if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
       process.stdout.write(usage)
       return command === undefined ? 2 : 0
+    }
+    if (command === 'install-cni') {
+      // loaded only here: the server never needs the CNI side
+      const { installCniCommand } = await import('../cni/install.ts')
+      if (installCniCommand(rest) === undefined) process.stdout.write(usage)
+      return 0
     }
     if (command === 'webhook' || command === 'up') {
       const flags = command === 'webhook' ? parseWebhookFlags(rest) : parseUpFlags(rest)
