@@ -20,20 +20,32 @@ export interface CIDR {
 
 export const bitsOf = (family: Family): number => (family === 4 ? 32 : 128)
 
-const decimalOctet = /^(0|[1-9][0-9]{0,2})$/
 const hexGroup = /^[0-9a-fA-F]{1,4}$/
 
+/** Octets without leading zeros, each ≤ 255, read in one pass: the address is built as a number and made a bigint once. */
 function parseIPv4Value(text: string): bigint | undefined {
-  const parts = text.split('.')
-  if (parts.length !== 4) return undefined
-  let v = 0n
-  for (const p of parts) {
-    if (!decimalOctet.test(p)) return undefined
-    const n = Number(p)
-    if (n > 255) return undefined
-    v = (v << 8n) | BigInt(n)
+  let value = 0
+  let octet = 0
+  let digits = 0
+  let dots = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c >= 48 && c <= 57) {
+      if (digits === 1 && octet === 0) return undefined
+      octet = octet * 10 + (c - 48)
+      if (octet > 255) return undefined
+      digits++
+    } else if (c === 46 && digits > 0 && dots < 3) {
+      value = value * 256 + octet
+      octet = 0
+      digits = 0
+      dots++
+    } else {
+      return undefined
+    }
   }
-  return v
+  if (digits === 0 || dots !== 3) return undefined
+  return BigInt(value * 256 + octet)
 }
 
 function parseIPv6Value(text: string): bigint | undefined {
@@ -80,7 +92,8 @@ export function parseIPOfFamily(text: string, family: Family): IP | undefined {
 }
 
 function formatIPv4(v: bigint): string {
-  return [24n, 16n, 8n, 0n].map((s) => String((v >> s) & 0xffn)).join('.')
+  const n = Number(v & 0xffffffffn)
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`
 }
 
 function formatIPv6(v: bigint): string {
@@ -117,10 +130,25 @@ export const canonicalIP = (text: string): string | undefined => {
   return ip && formatIP(ip)
 }
 
-const maskOf = (family: Family, prefix: number): bigint => {
-  const bits = BigInt(bitsOf(family))
-  const all = (1n << bits) - 1n
-  return prefix === 0 ? 0n : (all >> (bits - BigInt(prefix))) << (bits - BigInt(prefix))
+const maskTable = (bits: number): readonly bigint[] => {
+  const all = (1n << BigInt(bits)) - 1n
+  return Array.from({ length: bits + 1 }, (_, prefix) => (prefix === 0 ? 0n : (all >> BigInt(bits - prefix)) << BigInt(bits - prefix)))
+}
+const masks = { 4: maskTable(32), 6: maskTable(128) }
+const allOnes = { 4: (1n << 32n) - 1n, 6: (1n << 128n) - 1n }
+
+const maskOf = (family: Family, prefix: number): bigint => masks[family][prefix]
+
+/** A prefix length: 1 to 3 decimal digits (leading zeros allowed, as in Go's net.ParseCIDR), NaN otherwise. */
+function prefixLength(text: string): number {
+  if (text.length === 0 || text.length > 3) return NaN
+  let n = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 48 || c > 57) return NaN
+    n = n * 10 + (c - 48)
+  }
+  return n
 }
 
 /** Go's net.ParseCIDR: `address/length`, length within the family's bits; host bits may be set. */
@@ -129,10 +157,8 @@ export function parseCIDR(text: string): CIDR | undefined {
   const slash = text.indexOf('/')
   if (slash < 0 || slash !== text.lastIndexOf('/')) return undefined
   const ip = parseIP(text.slice(0, slash))
-  const lengthText = text.slice(slash + 1)
-  if (!ip || !/^[0-9]{1,3}$/.test(lengthText)) return undefined
-  const prefix = Number(lengthText)
-  if (prefix > bitsOf(ip.family)) return undefined
+  const prefix = prefixLength(text.slice(slash + 1))
+  if (!ip || !(prefix <= bitsOf(ip.family))) return undefined
   return { family: ip.family, address: ip.value, prefix, network: ip.value & maskOf(ip.family, prefix) }
 }
 
@@ -148,7 +174,7 @@ export const formatCIDR = (c: Pick<CIDR, 'family' | 'network' | 'prefix'>): stri
 
 /** The first and last address of the CIDR. */
 export function cidrBounds(c: CIDR): { first: bigint; last: bigint } {
-  const hostMask = ((1n << BigInt(bitsOf(c.family))) - 1n) ^ maskOf(c.family, c.prefix)
+  const hostMask = allOnes[c.family] ^ maskOf(c.family, c.prefix)
   return { first: c.network, last: c.network | hostMask }
 }
 

@@ -17,10 +17,10 @@ export interface IPRange extends Interval {
  */
 export function parseStrictRange(text: string, family: Family): IPRange | undefined {
   if (typeof text !== 'string') return undefined
-  const parts = text.split('-')
-  if (parts.length > 2) return undefined
-  const start = parseIPOfFamily(parts[0], family)
-  const end = parts.length === 2 ? parseIPOfFamily(parts[1], family) : start
+  const dash = text.indexOf('-')
+  if (dash >= 0 && text.indexOf('-', dash + 1) >= 0) return undefined
+  const start = parseIPOfFamily(dash < 0 ? text : text.slice(0, dash), family)
+  const end = dash < 0 ? start : parseIPOfFamily(text.slice(dash + 1), family)
   if (!start || !end || start.value > end.value) return undefined
   return { family, start: start.value, end: end.value }
 }
@@ -138,8 +138,13 @@ export class IPSet {
   }
 }
 
+const byStart = (x: Interval, y: Interval) => (x.start < y.start ? -1 : x.start > y.start ? 1 : 0)
+
 function normalise(intervals: readonly Interval[]): Interval[] {
-  const sorted = [...intervals].sort((x, y) => (x.start < y.start ? -1 : x.start > y.start ? 1 : 0))
+  let inOrder = true
+  for (let i = 1; i < intervals.length && inOrder; i++) inOrder = intervals[i - 1].start <= intervals[i].start
+  // the lists met in practice (a pool's ranges, results of set operations) are already in order
+  const sorted = inOrder ? intervals : [...intervals].sort(byStart)
   const out: Interval[] = []
   for (const { start, end } of sorted) {
     const last = out[out.length - 1]

@@ -43,10 +43,38 @@ interface PoolQueue {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+// The connection broke during the write: whether it landed is unknown. Redoing the batch on a fresh
+// read is safe: a landed reservation is found again by its token, a landed release has nothing left.
+const connectionLost = (err: unknown) => {
+  const code = (err as { code?: unknown } | undefined)?.code
+  return code === 'ECONNRESET' || code === 'EPIPE'
+}
+
 export function createPoolWriter(o: PoolWriterOptions): PoolWriter {
   const queues = new Map<string, PoolQueue>()
   const stats: PoolWriterStats = { writes: 0, conflicts: 0, batches: 0 }
   const maxAttempts = o.maxAttempts ?? 30
+  // a pool as this writer's own writes left it, and the versions those writes replaced: until the
+  // cache shows the last one, the next batch starts from it instead of a stale copy that must conflict
+  const written = new Map<string, { replaced: Set<string>; pool: SpiderIPPool }>()
+
+  /** The newest copy of the pool this process knows without asking the API, if any. */
+  const knownPool = (name: string): SpiderIPPool | undefined => {
+    if (!o.cachedPool) return undefined
+    const cached = o.cachedPool(name)
+    const mine = written.get(name)
+    if (mine && cached?.metadata?.resourceVersion !== undefined && mine.replaced.has(cached.metadata.resourceVersion)) return mine.pool
+    written.delete(name)
+    return cached
+  }
+  const rememberWrite = (name: string, from: string | undefined, pool: SpiderIPPool) => {
+    if (from === undefined || pool.metadata?.resourceVersion === undefined) return
+    const mine = written.get(name)
+    if (mine && mine.pool.metadata?.resourceVersion === from) {
+      mine.replaced.add(from)
+      mine.pool = pool
+    } else written.set(name, { replaced: new Set([from]), pool })
+  }
 
   const enqueue = (name: string, op: Op) => {
     let q = queues.get(name)
@@ -71,12 +99,14 @@ export function createPoolWriter(o: PoolWriterOptions): PoolWriter {
     else {
       q.busy = false
       queues.delete(name)
+      // idle: keep the own copy only while the cache is still behind it
+      knownPool(name)
     }
   }
 
   async function writeBatch(name: string, batch: Op[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      let pool = attempt === 0 ? o.cachedPool?.(name) : undefined
+      let pool = attempt === 0 ? knownPool(name) : undefined
       if (!pool) {
         try {
           pool = await o.store.get(resources.ippools, name)
@@ -113,11 +143,11 @@ export function createPoolWriter(o: PoolWriterOptions): PoolWriter {
       if (allocatedIPs === undefined) delete next.status.allocatedIPs
       try {
         stats.writes++
-        await o.store.updateStatus(resources.ippools, next as SpiderIPPool)
+        rememberWrite(name, pool.metadata?.resourceVersion, await o.store.updateStatus(resources.ippools, next as SpiderIPPool))
         return settle()
       } catch (err) {
-        if (!isConflict(err)) throw err
-        stats.conflicts++
+        if (!isConflict(err) && !connectionLost(err)) throw err
+        if (isConflict(err)) stats.conflicts++
         if (attempt + 1 >= maxAttempts) throw new Error(`IPPool ${name}: still conflicting after ${maxAttempts} attempts`)
         // another replica wrote first: re-read and redo the whole batch, after a short jittered pause
         await sleep(Math.random() * Math.min(2 ** attempt, 50))

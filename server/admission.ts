@@ -1,7 +1,7 @@
 // The admission routes: /mutate-… and /validate-… for every kind. Everything below the
 // per-kind rules happens here once: body check, uid echo, context, logging, metrics, and a
 // rule that throws turned into a 500 answer instead of a crash.
-import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { Ajv, type ErrorObject } from 'ajv'
 import type { AdmissionContext, KindWebhook } from '../webhooks/kind.ts'
 import { admissionReviewSchema } from '../schemas/admissionreview.ts'
@@ -11,6 +11,7 @@ import { validationDecision } from './validator.ts'
 import { kindMismatch, reviewResponse, version, type AdmissionRequest, type AdmissionReview, type Decision } from './review.ts'
 import { internalErrorStatus } from './status.ts'
 import type { Verdict } from './metrics.ts'
+import { writesAt } from './lazy-logger.ts'
 
 export interface AdmissionOptions {
   kinds: readonly KindWebhook[]
@@ -18,10 +19,6 @@ export interface AdmissionOptions {
 }
 
 declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** the kind label of the admission metrics */
-    admissionKind?: string
-  }
   interface FastifyRequest {
     admission: { operation: string; verdict: Verdict } | null
   }
@@ -40,13 +37,6 @@ export const admissionRoutes: FastifyPluginAsync<AdmissionOptions> = async (app,
   // AdmissionReviews are JSON; anything else is 415, not parsed as text
   app.removeContentTypeParser('text/plain')
   app.decorateRequest('admission', null)
-  app.addHook('onResponse', async (request, reply) => {
-    const kind = request.routeOptions.config.admissionKind
-    if (kind === undefined) return
-    const { operation, verdict } = request.admission ?? { operation: '', verdict: 'error' as const }
-    app.webhookMetrics.requests.inc({ kind, operation, verdict })
-    app.webhookMetrics.duration.observe({ kind }, reply.elapsedTime / 1000)
-  })
 
   for (const kind of kinds) {
     const typeCheck = openAPIValidator(kind.schema)
@@ -66,23 +56,45 @@ export const admissionRoutes: FastifyPluginAsync<AdmissionOptions> = async (app,
 
 /** One admission route: the review is checked against the AdmissionReview schema before `handle` sees it. */
 export function serveReview(app: FastifyInstance, path: string, metricsKind: string, handle: ReviewHandler): void {
-  app.post(path, { schema: { body: admissionReviewSchema }, config: { admissionKind: metricsKind } }, async (req: FastifyRequest) => {
+  const { requests, duration } = app.webhookMetrics
+  const durationOfKind = duration.labels(metricsKind)
+  // a body that is not a review is answered before the handler runs: it counts as an error
+  const recordReview = (req: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+    const { operation, verdict } = req.admission ?? { operation: '', verdict: 'error' as const }
+    requests.inc({ kind: metricsKind, operation, verdict })
+    durationOfKind.observe(reply.elapsedTime / 1000)
+    done()
+  }
+  const failure = (log: FastifyBaseLogger, request: AdmissionRequest, err: unknown): Decision => {
+    log.error({ err, kind: metricsKind, operation: request.operation }, 'admission handler failed')
+    return { allowed: false, status: internalErrorStatus(`internal error while reviewing ${metricsKind}: ${(err as Error)?.message ?? err}`) }
+  }
+  app.post(path, { schema: { body: admissionReviewSchema }, onResponse: recordReview }, (req: FastifyRequest, reply: FastifyReply) => {
     const request = (req.body as AdmissionReview).request
     const log = req.log.child({ uid: request.uid })
-    let decision: Decision
+    const answer = (decision: Decision) => answerReview(req, log, metricsKind, request, decision)
+    let decided: Decision | Promise<Decision>
     try {
-      decision = await handle(request, log)
+      decided = handle(request, log)
     } catch (err) {
-      log.error({ err, kind: metricsKind, operation: request.operation }, 'admission handler failed')
-      decision = { allowed: false, status: internalErrorStatus(`internal error while reviewing ${metricsKind}: ${(err as Error)?.message ?? err}`) }
+      decided = failure(log, request, err)
     }
-    const verdict: Verdict = decision.allowed ? 'allowed' : decision.status.code >= 500 ? 'error' : 'denied'
-    req.admission = { operation: request.operation, verdict }
-    // an admitted object is routine (debug); a refusal is what an operator looks for (info)
-    const level = decision.allowed ? 'debug' : 'info'
+    // validation is synchronous: answering at once spares it the promise machinery of an async handler
+    if (decided instanceof Promise) return decided.then(answer, (err: unknown) => answer(failure(log, request, err)))
+    reply.send(answer(decided))
+  })
+}
+
+/** Logs the decision and turns it into the response review. */
+function answerReview(req: FastifyRequest, log: FastifyBaseLogger, kind: string, request: AdmissionRequest, decision: Decision) {
+  const verdict: Verdict = decision.allowed ? 'allowed' : decision.status.code >= 500 ? 'error' : 'denied'
+  req.admission = { operation: request.operation, verdict }
+  // an admitted object is routine (debug); a refusal is what an operator looks for (info)
+  const level = decision.allowed ? 'debug' : 'info'
+  if (writesAt(log, level)) {
     log[level](
       {
-        kind: metricsKind,
+        kind,
         operation: request.operation,
         name: request.name,
         namespace: request.namespace,
@@ -94,9 +106,9 @@ export function serveReview(app: FastifyInstance, path: string, metricsKind: str
       },
       'admission reviewed',
     )
-    if (decision.allowed && decision.patch?.length) log.debug({ patch: decision.patch }, 'patch')
-    return reviewResponse(request.uid, decision)
-  })
+  }
+  if (decision.allowed && decision.patch?.length) log.debug({ patch: decision.patch }, 'patch')
+  return reviewResponse(request.uid, decision)
 }
 
 /** `request.uid must be string` / `request.kind is required`, from ajv's pointer paths. */

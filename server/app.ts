@@ -7,6 +7,7 @@ import type { Settings } from '../webhooks/settings.ts'
 import type { ClusterSnapshot } from '../webhooks/cluster.ts'
 import { admissionRoutes, type ReviewHandler } from './admission.ts'
 import { healthRoutes } from './health.ts'
+import { lazyChild } from './lazy-logger.ts'
 import { createWebhookMetrics, metricsRoutes } from './metrics.ts'
 
 declare module 'fastify' {
@@ -38,6 +39,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     logger: options.logger ?? false,
     // probes every few seconds would drown the one line each admission review logs
     logController: new LogController({ disableRequestLogging: true }),
+    // request loggers bind the request id only when they write a line
+    ...(options.logger && { childLoggerFactory: lazyChild }),
     bodyLimit,
     ...(options.https && { https: { key: options.https.key, cert: options.https.cert, minVersion: 'TLSv1.2' } }),
   }

@@ -44,14 +44,12 @@ function responseOf(uid: string, decision: Decision): AdmissionResponse {
 export function kindMismatch(kind: KindWebhook, request: AdmissionRequest): Decision | undefined {
   const k = request.kind
   const r = request.resource
+  const kindDiffers = k.group !== group || k.version !== version || k.kind !== kind.kind
+  const resourceDiffers = r.group !== group || r.version !== version || r.resource !== kind.resource
+  if (!kindDiffers && !resourceDiffers) return undefined
   const problems: string[] = []
-  if (k.group !== group || k.version !== version || k.kind !== kind.kind) {
-    problems.push(`kind ${k.group}/${k.version}, Kind=${k.kind}`)
-  }
-  if (r.group !== group || r.version !== version || r.resource !== kind.resource) {
-    problems.push(`resource ${r.group}/${r.version}, Resource=${r.resource}`)
-  }
-  if (problems.length === 0) return undefined
+  if (kindDiffers) problems.push(`kind ${k.group}/${k.version}, Kind=${k.kind}`)
+  if (resourceDiffers) problems.push(`resource ${r.group}/${r.version}, Resource=${r.resource}`)
   const expected = `${group}/${version}, Kind=${kind.kind} (resource ${kind.resource})`
   return { allowed: false, status: badRequestStatus(`this webhook serves ${expected}, the request is for ${problems.join(' and ')}`) }
 }

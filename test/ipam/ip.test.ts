@@ -62,3 +62,33 @@ t.test('ipv4Form is Go To4: IPv4 and IPv4-mapped IPv6 have one, other IPv6 does 
   t.equal(ipv4Form(parseIP('::10.0.0.1')!), undefined, 'IPv4-compatible is not IPv4-mapped')
   t.equal(ipv4Form(parseIP('fd00::ffff:a00:1')!), undefined)
 })
+
+t.test('IPv4 octets are 1 to 3 digits without a leading zero, at most 255, four of them and nothing else', async (t) => {
+  t.same(parseIP('255.255.255.255'), { family: 4, value: 0xffffffffn })
+  t.same(parseIP('1.20.255.0'), { family: 4, value: 0x0114ff00n })
+  for (const bad of ['1.2.3.0255', '1.2.3.1000', '1.2.3.00', '1.2.3.', '.1.2.3', '1.2.3.4.', '1.2.3.4/8', '1,2,3,4', '1.2.3.٤', '1.2.3.+4']) {
+    t.equal(parseIP(bad), undefined, `refuses ${JSON.stringify(bad)}`)
+  }
+  t.equal(parseIP('::ffff:1.2.3.04'), undefined, 'an embedded IPv4 tail follows the same rules')
+})
+
+t.test('a prefix length is 1 to 3 decimal digits within the family, as Go net.ParseCIDR reads it', async (t) => {
+  t.equal(parseCIDR('10.0.0.0/008')?.prefix, 8)
+  t.equal(parseCIDR('10.0.0.0/0')?.network, 0n)
+  t.equal(parseCIDR('fd00::/128')?.prefix, 128)
+  for (const bad of ['10.0.0.0/', '10.0.0.0/0008', '10.0.0.0/+8', '10.0.0.0/-1', '10.0.0.0/8 ', 'fd00::/1000']) t.equal(parseCIDR(bad), undefined, `refuses ${bad}`)
+})
+
+t.test('every prefix length masks and bounds its network exactly', async (t) => {
+  for (const [family, bits, address] of [[4, 32, 0xffffffffn], [6, 128, (1n << 128n) - 1n]] as const) {
+    for (let prefix = 0; prefix <= bits; prefix++) {
+      const hostBits = BigInt(bits - prefix)
+      const network = (address >> hostBits) << hostBits
+      const text = `${family === 4 ? '255.255.255.255' : 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'}/${prefix}`
+      const c = parseCIDR(text)!
+      t.equal(c.network, network, `network of ${text}`)
+      t.same(cidrBounds(c), { first: network, last: address }, `bounds of ${text}`)
+    }
+  }
+  t.equal(formatCIDR(parseCIDR('10.6.255.7/13')!), '10.0.0.0/13')
+})

@@ -36,3 +36,11 @@ t.test('total IPs are ips minus excludeIPs', async (t) => {
   t.equal(totalIPs(['10.0.0.1'], ['fd00::1'], 4), undefined)
   t.same([...IPSet.parse(['10.0.0.1-10.0.0.3'], 4)!.addresses()], [0x0a000001n, 0x0a000002n, 0x0a000003n])
 })
+
+t.test('ranges given in any order make the same set as in order', async (t) => {
+  const inOrder = new IPSet(4, [{ start: 1n, end: 3n }, { start: 4n, end: 4n }, { start: 9n, end: 12n }, { start: 11n, end: 20n }])
+  const shuffled = new IPSet(4, [{ start: 11n, end: 20n }, { start: 4n, end: 4n }, { start: 9n, end: 12n }, { start: 1n, end: 3n }])
+  t.same(inOrder.intervals, [{ start: 1n, end: 4n }, { start: 9n, end: 20n }])
+  t.same(shuffled.intervals, inOrder.intervals)
+  t.same(new IPSet(4, [{ start: 5n, end: 9n }, { start: 5n, end: 6n }]).intervals, [{ start: 5n, end: 9n }], 'a later range with the same start inside an earlier one')
+})

@@ -1,7 +1,9 @@
 import t from 'tap'
 import { parseCIDR } from '../../ipam/ip.ts'
 import { cidrLabelValue } from '../../webhooks/common/cidr-label.ts'
-import { parsePoolRange, rangeCollision, type PoolRange } from '../../webhooks/common/pool-ranges.ts'
+import { parsePoolRange, rangeCollision, strictRangeOfEntry, type PoolRange } from '../../webhooks/common/pool-ranges.ts'
+import { checkGateway, type EntryRanges } from '../../webhooks/common/gateway.ts'
+import { parseStrictRange } from '../../ipam/range.ts'
 import { checkStrictRanges } from '../../webhooks/common/strict-ranges.ts'
 import { totalIPSet } from '../../webhooks/common/total-ips.ts'
 
@@ -50,4 +52,31 @@ t.test('strict ranges report every bad entry, containment only when a subnet is 
 t.test('total IPs name the first entry that is not a strict range', async (t) => {
   t.same(totalIPSet(['10.0.0.1-10.0.0.9'], ['10.0.0.5'], 4).set?.toRangeTexts(), ['10.0.0.1-10.0.0.4', '10.0.0.6-10.0.0.9'])
   t.same(totalIPSet(['10.0.0.1'], ['fd00::1'], 4), { error: "invalid IP range format in IPv4 'fd00::1'" })
+})
+
+const entryTexts = {
+  4: ['10.0.0.1-10.0.0.9', '10.0.0.9-10.0.0.1', '10.0.0.7', '::ffff:10.0.0.7', '::ffff:a00:7', '::ffff:10.0.0.1-::ffff:10.0.0.3', '::10.0.0.7', '10.0.1.1', '9.255.255.255-10.0.0.5', '10.0.0.1/32', '10.0.0.1-10.0.0.2-10.0.0.3', 'fd00::1', '', 'x'],
+  6: ['fd00::1-fd00::ff', 'fd00::ff-fd00::1', 'FD00::10', '::ffff:10.0.0.7', 'fd00::1.2.3.4', 'fcff::1-fd00::5', 'fd01::1', '10.0.0.1', 'fd00::1/128', ''],
+} as const
+
+t.test('an entry read for the pool reads as a strict range exactly as parseStrictRange reads it', async (t) => {
+  for (const [family, subnet] of [[4, parseCIDR('10.0.0.0/24')!], [6, parseCIDR('fd00::/64')!]] as const) {
+    for (const text of [...entryTexts[family], 42, null]) {
+      const strict = typeof text === 'string' ? parseStrictRange(text, family) : undefined
+      const derived = strictRangeOfEntry(text, parsePoolRange(text, subnet), family)
+      t.same(derived && { start: derived.start, end: derived.end }, strict && { start: strict.start, end: strict.end }, `${JSON.stringify(text)} as IPv${family}`)
+    }
+  }
+})
+
+t.test('IPPOOL-V-14 finds the same conflicts from entries the pool has read as from their texts', async (t) => {
+  const subnet = parseCIDR('10.0.0.0/24')!
+  const ips = ['10.0.0.1-10.0.0.9', '::ffff:10.0.0.5', '10.0.0.9-10.0.0.1', '10.0.0.4-10.0.0.6', '9.255.255.255-10.0.0.5']
+  const read = (texts: readonly string[]) => texts.map((text) => strictRangeOfEntry(text, parsePoolRange(text, subnet), 4))
+  for (const excludeIPs of [[], ['10.0.0.5'], ['10.0.0.1-10.0.0.2']]) {
+    const entryRanges: EntryRanges = { ips: read(ips), excludeIPs: read(excludeIPs) }
+    const fromTexts = checkGateway('10.0.0.5', 4, '10.0.0.0/24', subnet, ips, excludeIPs)
+    t.same(checkGateway('10.0.0.5', 4, '10.0.0.0/24', subnet, ips, excludeIPs, entryRanges), fromTexts, `excludeIPs ${JSON.stringify(excludeIPs)}`)
+    if (excludeIPs.length === 0) t.same(fromTexts.map((e) => e.field), ['spec.ips[0]', 'spec.ips[1]', 'spec.ips[3]', 'spec.ips[4]'])
+  }
 })

@@ -7,7 +7,12 @@ export interface LabelSelectorLike {
   matchExpressions?: readonly { key?: unknown; operator?: unknown; values?: readonly unknown[] | null }[] | null
 }
 
-const byteLength = (s: string) => new TextEncoder().encode(s).length
+const encoder = new TextEncoder()
+/** UTF-8 length: an ASCII text is as long as it is, anything else is encoded to be counted. */
+function byteLength(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return encoder.encode(s).length
+  return s.length
+}
 const maxLenError = (n: number) => `must be no more than ${n} characters`
 // Go's RegexError: each example is followed by ", " and joined by " or " (hence Kubernetes' double spaces)
 function regexError(msg: string, format: string, ...examples: string[]): string {

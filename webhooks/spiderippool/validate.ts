@@ -1,18 +1,18 @@
 // Validation of a SpiderIPPool (IPPOOL-V-01..27, IPPOOL-D-01). Unlike Spiderpool, every independent
 // error is reported; a check is skipped only when an earlier failure makes it meaningless.
 import { cidrsOverlap, ipv4Form, parseIP, type CIDR, type Family } from '../../ipam/ip.ts'
-import type { IPSet } from '../../ipam/range.ts'
+import type { Interval, IPSet } from '../../ipam/range.ts'
 import type { SpiderIPPool } from '../../schemas/types.ts'
 import { parseAllocatedIPs } from '../common/allocated-ips.ts'
 import { parseControlledIPPools } from '../common/controlled-ippools.ts'
 import { controllerOf } from '../common/controller-ref.ts'
 import { hasSpiderpoolFinalizer } from '../common/finalizer.ts'
-import { checkGateway } from '../common/gateway.ts'
+import { checkGateway, type EntryRanges } from '../common/gateway.ts'
 import { goList } from '../common/go-list.ts'
 import { checkIPVersion, checkIPVersionUnchanged, declaredOrDerivedVersion } from '../common/ip-version.ts'
 import { autoPoolPodAffinityKeys, ippoolCIDRLabel, ownerApplicationNameLabel } from '../common/keys.ts'
 import { validateLabelSelector } from '../common/label-selector.ts'
-import { effectiveSet, parsePoolRange, rangeCollision, type PoolRange } from '../common/pool-ranges.ts'
+import { effectiveSet, parsePoolRange, rangeCollision, strictRangeOfEntry, type PoolRange } from '../common/pool-ranges.ts'
 import { checkRoutes } from '../common/routes.ts'
 import { checkSubnetIsCanonical, checkSubnetIsCIDR, checkSubnetUnchanged, usableSubnet } from '../common/subnet-cidr.ts'
 import { parseRangeSet, totalIPSet } from '../common/total-ips.ts'
@@ -30,11 +30,11 @@ export function validateIPPoolCreate(pool: SpiderIPPool, ctx: AdmissionContext):
   const family = version.family
   const errors = [...version.errors]
 
-  // IPPOOL-V-04
-  errors.push(...checkSubnetIsCIDR(spec.subnet, family))
   const subnet = usableSubnet(spec.subnet, family)
+  // IPPOOL-V-04
+  if (!subnet) errors.push(...checkSubnetIsCIDR(spec.subnet, family))
   // IPPOOL-V-05
-  if (subnet) errors.push(...checkSubnetIsCanonical(spec.subnet, subnet))
+  else errors.push(...checkSubnetIsCanonical(spec.subnet, subnet))
 
   if (subnet && errors.length === 0) {
     const name = pool.metadata?.name ?? ''
@@ -105,12 +105,17 @@ interface ParsedEntries {
   /** index in the list of each parsed range */
   indexes: number[]
   errors: FieldError[]
+  /** every entry read as a strict range, for the gateway rule */
+  strict: (Interval | undefined)[]
 }
 
 function parseEntries(texts: readonly unknown[] | undefined | null, path: string, subnet: CIDR): ParsedEntries {
-  const out: ParsedEntries = { ranges: [], indexes: [], errors: [] }
-  ;(texts ?? []).forEach((text, i) => {
+  const out: ParsedEntries = { ranges: [], indexes: [], errors: [], strict: [] }
+  if (!texts) return out
+  for (let i = 0; i < texts.length; i++) {
+    const text = texts[i]
     const parsed = parsePoolRange(text, subnet)
+    out.strict.push(strictRangeOfEntry(text, parsed, subnet.family))
     if (parsed.error !== undefined) out.errors.push(invalid(`${path}[${i}]`, text, parsed.error))
     // Spiderpool takes `B-A` on create and then refuses every update of the pool: refuse it at once
     else if (parsed.range.reversed) out.errors.push(invalid(`${path}[${i}]`, text, `invalid range: ${parsed.range.raw}, its first IP is greater than its last`))
@@ -118,14 +123,23 @@ function parseEntries(texts: readonly unknown[] | undefined | null, path: string
       out.ranges.push(parsed.range)
       out.indexes.push(i)
     }
-  })
+  }
   return out
+}
+
+/** How `range` collides with the first of `earlier[0..count)` it collides with, if any. */
+function firstCollision(range: PoolRange, earlier: readonly PoolRange[], count: number): string | undefined {
+  for (let j = 0; j < count; j++) {
+    const collision = rangeCollision(range, earlier[j])
+    if (collision !== undefined) return collision
+  }
+  return undefined
 }
 
 interface CheckedSpec {
   errors: FieldError[]
-  /** the pool's addresses (ips − excludeIPs), when every entry is valid */
-  total?: IPSet
+  /** the pool's addresses (ips − excludeIPs), when every entry is valid; built on first use, as most pools share nothing that needs it */
+  total?: () => IPSet
 }
 
 /** IPPOOL-V-08..V-21: the rules CREATE and UPDATE share. */
@@ -133,28 +147,31 @@ function checkSpec(pool: SpiderIPPool, family: Family, subnet: CIDR | undefined,
   const spec = pool.spec ?? ({} as SpiderIPPool['spec'])
   const subnetText = String(spec.subnet ?? '')
   const errors: FieldError[] = []
-  let total: IPSet | undefined
+  let total: (() => IPSet) | undefined
+  let entryRanges: EntryRanges | undefined
 
   if (subnet) {
     // IPPOOL-V-08 entries are ranges inside the subnet (reported at the entry, not at spec.subnet)
     const ips = parseEntries(spec.ips, 'spec.ips', subnet)
     const excludeIPs = parseEntries(spec.excludeIPs, 'spec.excludeIPs', subnet)
+    entryRanges = { ips: ips.strict, excludeIPs: excludeIPs.strict }
     errors.push(...ips.errors, ...excludeIPs.errors)
 
     // IPPOOL-V-09 ips entries do not overlap one another
     ips.ranges.forEach((range, k) => {
-      const collision = ips.ranges.slice(0, k).map((earlier) => rangeCollision(range, earlier)).find((c) => c !== undefined)
+      const collision = firstCollision(range, ips.ranges, k)
       if (collision) errors.push(invalid(`spec.ips[${ips.indexes[k]}]`, range.raw, collision))
     })
 
     if (ips.errors.length === 0 && excludeIPs.errors.length === 0) {
-      total = effectiveSet(subnet, ips.ranges, excludeIPs.ranges)
+      let set: IPSet | undefined
+      total = () => (set ??= effectiveSet(subnet, ips.ranges, excludeIPs.ranges))
       errors.push(...checkSameSubnetPools(pool, family, total, ctx))
     }
   }
 
   // IPPOOL-V-12..14
-  if (spec.gateway !== undefined && spec.gateway !== null) errors.push(...checkGateway(spec.gateway, family, subnetText, subnet, spec.ips, spec.excludeIPs))
+  if (spec.gateway !== undefined && spec.gateway !== null) errors.push(...checkGateway(spec.gateway, family, subnetText, subnet, spec.ips, spec.excludeIPs, entryRanges))
   // IPPOOL-V-15..18
   errors.push(...checkRoutes(spec.routes, family, subnetText, subnet))
   // IPPOOL-V-19..21
@@ -168,7 +185,7 @@ function readEntries(texts: readonly unknown[] | undefined, subnet: CIDR, checkC
   for (const text of texts ?? []) {
     const parsed = parsePoolRange(text, subnet)
     if (parsed.error !== undefined) return { error: parsed.error }
-    const collision = checkCollisions ? ranges.map((earlier) => rangeCollision(parsed.range, earlier)).find((c) => c !== undefined) : undefined
+    const collision = checkCollisions ? firstCollision(parsed.range, ranges, ranges.length) : undefined
     if (collision !== undefined) return { error: collision }
     ranges.push(parsed.range)
   }
@@ -176,7 +193,7 @@ function readEntries(texts: readonly unknown[] | undefined, subnet: CIDR, checkC
 }
 
 /** IPPOOL-V-10, IPPOOL-V-11: pools of the same subnet must not hand out the same address. */
-function checkSameSubnetPools(pool: SpiderIPPool, family: Family, total: IPSet, ctx: AdmissionContext): FieldError[] {
+function checkSameSubnetPools(pool: SpiderIPPool, family: Family, total: () => IPSet, ctx: AdmissionContext): FieldError[] {
   const errors: FieldError[] = []
   const name = pool.metadata?.name
   const label = pool.metadata?.labels?.[ippoolCIDRLabel]
@@ -199,7 +216,7 @@ function checkSameSubnetPools(pool: SpiderIPPool, family: Family, total: IPSet, 
     }
     // IPPOOL-V-11 named by the other pool's entries that share addresses with this pool
     const shared = otherIPs.ranges
-      .filter((r) => !effectiveSet(otherSubnet, [r], otherExcluded.ranges).intersect(total).isEmpty)
+      .filter((r) => !effectiveSet(otherSubnet, [r], otherExcluded.ranges).intersect(total()).isEmpty)
       .map((r) => r.raw)
     if (shared.length > 0) {
       errors.push(forbidden('spec.ips', `overlap with IPPool ${otherName} in IP ranges ${goList([...new Set(shared)])}, ${jointlyDetermined}`))
@@ -231,7 +248,7 @@ function checkPodAffinity(pool: SpiderIPPool): FieldError[] {
 }
 
 /** IPPOOL-V-27: an address a pod holds stays among the pool's addresses. */
-function checkAllocatedIPsKept(pool: SpiderIPPool, family: Family, total: IPSet): FieldError[] {
+function checkAllocatedIPsKept(pool: SpiderIPPool, family: Family, total: () => IPSet): FieldError[] {
   const name = pool.metadata?.name ?? ''
   const allocated = parseAllocatedIPs(pool.status?.allocatedIPs)
   if (allocated.error !== undefined) return [internal('spec.ips', `failed to unmarshal the allocated IP records of IPPool ${name}: ${allocated.error}`)]
@@ -239,7 +256,7 @@ function checkAllocatedIPsKept(pool: SpiderIPPool, family: Family, total: IPSet)
   for (const { ip, pod } of allocated.records) {
     const parsed = parseIP(ip)
     const address = parsed && (family === 4 ? ipv4Form(parsed) : parsed.family === 6 ? parsed : undefined)
-    if (!address || !total.has(address.value)) {
+    if (!address || !total().has(address.value)) {
       errors.push(forbidden('spec.ips', `remove an IP address ${ip} that is being used by Pod ${pod}, ${jointlyDetermined}`))
     }
   }
@@ -247,11 +264,13 @@ function checkAllocatedIPsKept(pool: SpiderIPPool, family: Family, total: IPSet)
 }
 
 /** IPPOOL-V-22, IPPOOL-V-23: a pool controlled by a SpiderSubnet only uses the subnet's addresses. */
-function checkControllerSubnet(pool: SpiderIPPool, family: Family, total: IPSet, ctx: AdmissionContext): FieldError[] {
+function checkControllerSubnet(pool: SpiderIPPool, family: Family, poolTotal: () => IPSet, ctx: AdmissionContext): FieldError[] {
   if (!ctx.settings.enableSpiderSubnet) return []
   const owner = controllerOf(pool.metadata)
   // only a SpiderSubnet controller is looked up as one (Spiderpool takes any controller for a subnet)
-  if (!owner || owner.kind !== 'SpiderSubnet' || total.isEmpty) return []
+  if (!owner || owner.kind !== 'SpiderSubnet') return []
+  const total = poolTotal()
+  if (total.isEmpty) return []
   const subnet = ctx.cluster.subnet(owner.name)
   if (!subnet) return [internal('spec.subnet', `failed to get controller Subnet ${owner.name}: not found`)]
   const subnetFamily = declaredOrDerivedVersion(subnet.spec?.ipVersion, subnet.spec?.subnet)
