@@ -31,7 +31,7 @@ export interface ClaimOptions {
 export interface ClaimFigures {
   seconds: number
   claimed: number
-  /** given up when the budget ran out */
+  /** given up when the budget ran out (a write then in flight may still have landed) */
   abandoned: number
   gets: number
   writes: number
