@@ -27,6 +27,8 @@ export interface ReplicaState {
   type: 'state'
   synced: boolean
   leader: boolean
+  /** times this replica began leading (sampled every 100 ms): a new term starts its controllers afresh */
+  terms: number
   stats: { writes: number; conflicts: number; batches: number }
   /** the pool as this replica's cache has it */
   pool?: { resourceVersion: string; totalIPCount?: number; allocatedIPCount?: number }
@@ -52,6 +54,14 @@ const server = await startWebhookServer({
   logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
 })
 await server.cluster!.waitForSync({ timeoutMs: 30_000 })
+
+let terms = 0
+let leading = false
+setInterval(() => {
+  const now = server.controllers?.elector.isLeader() ?? false
+  if (now && !leading) terms++
+  leading = now
+}, 100).unref()
 
 let admissions: { arrival: number; ms: number }[] = []
 server.app.server.on('request', (req: { method?: string; url?: string }, res: { once(e: 'finish', f: () => void): void }) => {
@@ -87,6 +97,7 @@ process.on('message', (m: ReplicaQuery | { type: 'close' }) => {
     type: 'state',
     synced: server.cluster!.hasSynced(),
     leader: server.controllers?.elector.isLeader() ?? false,
+    terms,
     stats: { ...server.writer!.stats },
     pool: pool && { resourceVersion: pool.metadata!.resourceVersion!, totalIPCount: status?.totalIPCount, allocatedIPCount: status?.allocatedIPCount },
     namespace: snapshot.namespace(m.namespace) !== undefined,
