@@ -27,7 +27,7 @@ export interface ReplicaState {
   type: 'state'
   synced: boolean
   leader: boolean
-  /** times this replica began leading (sampled every 100 ms): a new term starts its controllers afresh */
+  /** times this replica began leading (sampled every 10 ms): a new term starts its controllers afresh */
   terms: number
   stats: { writes: number; conflicts: number; batches: number }
   /** the pool as this replica's cache has it */
@@ -61,7 +61,7 @@ setInterval(() => {
   const now = server.controllers?.elector.isLeader() ?? false
   if (now && !leading) terms++
   leading = now
-}, 100).unref()
+}, 10).unref()
 
 let admissions: { arrival: number; ms: number }[] = []
 server.app.server.on('request', (req: { method?: string; url?: string }, res: { once(e: 'finish', f: () => void): void }) => {
