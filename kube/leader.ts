@@ -30,6 +30,8 @@ export interface LeaderElectionOptions {
 }
 
 export interface LeaderElector {
+  /** What this candidate writes as the lease's holderIdentity. */
+  readonly identity: string
   start(): void
   /** Stops leading (and campaigning), releases the lease if held, and waits for all of it. */
   stop(): Promise<void>
@@ -218,6 +220,13 @@ export function createLeaderElector(store: Store, options: LeaderElectionOptions
     clearTimeout(timer)
   }
 
+  /** The jittered retry period, cut short to the moment the lease seen expires, so a takeover does not wait a further period. */
+  function untilNextAttempt(): number {
+    const retry = retryPeriodMs * (1 + 0.2 * Math.random())
+    const expiresIn = observed ? observed.at + observed.durationMs - Date.now() : Infinity
+    return expiresIn >= 0 ? Math.min(retry, expiresIn + 1) : retry
+  }
+
   async function run() {
     while (!stopper.signal.aborted) {
       const startedAt = Date.now()
@@ -226,12 +235,13 @@ export function createLeaderElector(store: Store, options: LeaderElectionOptions
         await lead(startedAt)
         continue
       }
-      await sleep(retryPeriodMs * (1 + 0.2 * Math.random()), stopper.signal)
+      await sleep(untilNextAttempt(), stopper.signal)
     }
     if (releaseOnStop) await release()
   }
 
   return {
+    identity,
     start() {
       loop ??= run()
     },

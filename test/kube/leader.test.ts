@@ -158,6 +158,27 @@ t.test('leader election on a Lease in the control plane', async (t) => {
     t.equal(lease.spec?.leaseTransitions, 1, 'taking over an expired lease counts a transition')
   })
 
+  t.test('a follower takes an expired lease at the moment it expires, not a retry period later', async (t) => {
+    // a retry period long against the lease: without waking at the expiry, the takeover would come at the second retry, ≥ 3 s
+    const slow = { leaseDurationSeconds: 2, renewDeadlineMs: 1900, retryPeriodMs: 1500 }
+    const a = createLeaderElector(store, { namespace: 'kube-system', name: 'wake-at-expiry', identity: 'candidate-a', ...slow, releaseOnStop: false, onStartedLeading: () => {} })
+    const b = createLeaderElector(store, { namespace: 'kube-system', name: 'wake-at-expiry', identity: 'candidate-b', ...slow, onStartedLeading: () => {} })
+    t.teardown(async () => {
+      await a.stop()
+      await b.stop()
+    })
+    a.start()
+    await until('a to lead', () => a.isLeader())
+    await a.stop()
+    const startedAt = Date.now()
+    b.start()
+    await until('b to take over', () => b.isLeader(), 6000)
+    const waited = Date.now() - startedAt
+    t.ok(waited >= 2000 - 50, `b waited a whole lease from its first sight of it (${waited} ms)`)
+    t.ok(waited < 2000 + 400, `and took it ${waited - 2000} ms after it expired (retry period 1500 ms)`)
+    t.equal(b.identity, 'candidate-b', 'the elector tells its identity')
+  })
+
   t.test('every lease write is conditional: a claim based on a stale read is a Conflict and changes nothing', async (t) => {
     const ref = { namespace: 'kube-system', name: 'preconditions' }
     const created = await claimLease(store, ref, undefined, 'first', 15)
