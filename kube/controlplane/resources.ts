@@ -66,6 +66,7 @@ function builtin(row: BuiltinRow): Resource {
 
 const core = { group: '', version: 'v1' }
 const apps = { group: 'apps', version: 'v1', namespaced: true, categories: ['all'], hasStatus: true, hasGeneration: true }
+const rbac = { group: 'rbac.authorization.k8s.io', version: 'v1' }
 const admission = { group: 'admissionregistration.k8s.io', version: 'v1', namespaced: false, categories: ['api-extensions'], hasGeneration: true }
 
 const eventFields = [
@@ -105,6 +106,12 @@ const builtins: Resource[] = [
   builtin({ ...apps, kind: 'ReplicaSet', plural: 'replicasets', shortNames: ['rs'] }),
   builtin({ ...apps, kind: 'DaemonSet', plural: 'daemonsets', shortNames: ['ds'] }),
   builtin({ ...apps, kind: 'StatefulSet', plural: 'statefulsets', shortNames: ['sts'] }),
+  builtin({ ...core, kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true, shortNames: ['sa'] }),
+  builtin({ ...rbac, kind: 'ClusterRole', plural: 'clusterroles', namespaced: false }),
+  builtin({ ...rbac, kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', namespaced: false }),
+  builtin({ ...rbac, kind: 'Role', plural: 'roles', namespaced: true }),
+  builtin({ ...rbac, kind: 'RoleBinding', plural: 'rolebindings', namespaced: true }),
+  builtin({ group: 'policy', version: 'v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', namespaced: true, shortNames: ['pdb'], hasStatus: true, hasGeneration: true }),
   builtin({ ...admission, kind: 'MutatingWebhookConfiguration', plural: 'mutatingwebhookconfigurations' }),
   builtin({ ...admission, kind: 'ValidatingWebhookConfiguration', plural: 'validatingwebhookconfigurations' }),
   builtin({

@@ -1,0 +1,200 @@
+// The Helm chart rendered without helm (scripts/chart/), with its default values and with each
+// seed's `helm install --set` flags: the invariants of issue #6, the webhooks equal to what the
+// server registers, and the output applied to the local control plane with the real kubectl.
+import { readdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import t from 'tap'
+import { parse } from 'yaml'
+import { renderChart } from '../../scripts/chart/chart.ts'
+import { webhookConfigurations } from '../../server/webhook-configurations.ts'
+import { allKinds } from '../../webhooks/registry.ts'
+import { parseSettings } from '../../webhooks/settings.ts'
+import { startTestControlPlane } from '../kube/controlplane/fixtures/controlplane.ts'
+
+const chartDir = path.resolve(import.meta.dirname, '../../charts/spiderpool-ts')
+const seedsDir = '/work/shared/reference/seeds'
+
+/** The `--set`s of each seed's `helm install spiderpool` (continuation lines joined; other charts' installs left out). */
+function seedFlags(): { seed: string; set: string[] }[] {
+  return readdirSync(seedsDir)
+    .filter((f) => f.endsWith('.txt'))
+    .sort()
+    .map((seed) => {
+      const lines = readFileSync(path.join(seedsDir, seed), 'utf8').replace(/\\\n/g, ' ').split('\n')
+      const set = lines
+        .filter((l) => !/helm install (?!spiderpool )/.test(l))
+        .flatMap((l) => [...l.matchAll(/(?:^|\s)-{1,2}set\s+([\w.]+)=("?)([^\s"`]+)\2/g)].map((m) => `${m[1]}=${m[3].replace(/[.,;:]$/, '')}`))
+      return { seed, set: [...new Set(set)] }
+    })
+}
+
+const seeds = seedFlags()
+const byKind = (objects: any[], kind: string) => objects.filter((o) => o.kind === kind)
+const one = (objects: any[], kind: string, name?: string) => {
+  const found = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name))
+  if (found.length !== 1) throw new Error(`expected one ${kind}${name ? ` ${name}` : ''}, found ${found.length}`)
+  return found[0]
+}
+const settingsOf = (objects: any[]) => parseSettings(parse(one(objects, 'ConfigMap', 'spiderpool-conf').data['conf.yml']))
+const withoutCaBundle = (webhooks: any[]) =>
+  webhooks.map((w) => {
+    const { caBundle: _, ...clientConfig } = w.clientConfig
+    return { ...w, clientConfig }
+  })
+
+t.test('the seeds ask for the flags issue #6 names', async (t) => {
+  const all = seeds.flatMap((s) => s.set.map((x) => x.split('=')[0]))
+  for (const key of ['coordinator.mode', 'coordinator.podCIDRType', 'multus.multusCNI.defaultCniCRName', 'plugins.installCNI', 'global.imageRegistryOverride']) t.ok(all.includes(key), key)
+})
+
+for (const namespace of ['kube-system', 'spiderpool-system']) {
+  t.test(`rendered into ${namespace} with default values`, async (t) => {
+    const { objects } = renderChart(chartDir, { namespace })
+    const deployment = one(objects, 'Deployment')
+    const pod = deployment.spec.template
+    const podLabels = pod.metadata.labels
+    const matches = (selector: Record<string, string>) => Object.entries(selector).every(([k, v]) => podLabels[k] === v)
+
+    t.equal(deployment.spec.replicas, 2, 'two webhook replicas')
+    t.ok(matches(deployment.spec.selector.matchLabels), 'the Deployment selects its pods')
+    const pdb = one(objects, 'PodDisruptionBudget')
+    t.equal(pdb.spec.minAvailable, 1, 'PDB minAvailable 1')
+    t.same(pdb.spec.selector.matchLabels, deployment.spec.selector.matchLabels, 'the PDB covers the webhook pods')
+    const anti = pod.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution
+    t.equal(anti[0].topologyKey, 'kubernetes.io/hostname', 'anti-affinity by host name')
+    t.ok(matches(anti[0].labelSelector.matchLabels), 'the anti-affinity selects the replicas themselves')
+
+    const container = pod.spec.containers[0]
+    t.match(container.livenessProbe.httpGet, { path: '/healthz', scheme: 'HTTPS', port: 'webhook' })
+    t.match(container.readinessProbe.httpGet, { path: '/readyz', scheme: 'HTTPS', port: 'webhook' })
+    t.ok(container.ports.some((p: any) => p.name === 'webhook'), 'the probes name a declared port')
+    t.ok(container.resources.requests.cpu && container.resources.requests.memory && container.resources.limits.memory, 'resources requested and memory limited')
+    t.same(container.args.slice(0, 1), ['webhook'])
+    for (const arg of ['--cert-source=secret', '--tls-secret=spiderpool-controller-server-certs', `--namespace=${namespace}`, '--service-name=spiderpool-controller', '--config=/etc/spiderpool/conf.yml']) {
+      t.ok(container.args.includes(arg), arg)
+    }
+    const configMount = container.volumeMounts.find((m: any) => m.mountPath === '/etc/spiderpool')
+    t.equal(pod.spec.volumes.find((v: any) => v.name === configMount.name).configMap.name, 'spiderpool-conf', 'conf.yml is the spiderpool-conf ConfigMap')
+
+    const service = one(objects, 'Service')
+    t.ok(matches(service.spec.selector), 'the Service selects the webhook pods')
+    t.equal(service.spec.ports[0].targetPort, 'webhook')
+
+    const settings = settingsOf(objects)
+    t.ok(settings.excludedNamespaces.includes(namespace), 'conf.yml excludes the release namespace from the pod webhook')
+    const expected = webhookConfigurations(allKinds, { service: { namespace, name: 'spiderpool-controller', port: 443 } }, '', settings.excludedNamespaces)
+    const mutating = one(objects, 'MutatingWebhookConfiguration')
+    const validating = one(objects, 'ValidatingWebhookConfiguration')
+    t.same(mutating.webhooks, withoutCaBundle(expected.mutating.webhooks), 'mutating webhooks equal what the server registers (paths, rules, policies, selectors)')
+    t.same(validating.webhooks, withoutCaBundle(expected.validating.webhooks), 'validating webhooks equal what the server registers')
+    t.equal(mutating.metadata.name, expected.mutating.metadata.name)
+    t.equal(validating.metadata.name, expected.validating.metadata.name)
+    for (const w of [...mutating.webhooks, ...validating.webhooks]) {
+      t.equal(w.failurePolicy, 'Fail', `${w.name} failurePolicy`)
+      t.equal(w.sideEffects, w.name === 'pod.spiderpool.spidernet.io' ? 'NoneOnDryRun' : 'None', `${w.name} sideEffects`)
+      t.ok(w.timeoutSeconds > 0 && w.timeoutSeconds <= 30, `${w.name} timeoutSeconds`)
+      t.notOk('caBundle' in w.clientConfig, `${w.name}: no caBundle for an upgrade to blank`)
+    }
+    const podHook = mutating.webhooks.find((w: any) => w.name === 'pod.spiderpool.spidernet.io')
+    t.ok(podHook.namespaceSelector.matchExpressions[0].values.includes(namespace), 'pods of the release namespace never wait on the webhook')
+
+    const ds = one(objects, 'DaemonSet')
+    const init = ds.spec.template.spec.initContainers.find((c: any) => c.name === 'install-cni')
+    t.same(init.args.slice(0, 1), ['install-cni'])
+    const hostPathOf = (mountPath: string) => {
+      const mount = init.volumeMounts.find((m: any) => mountPath.startsWith(m.mountPath))
+      return ds.spec.template.spec.volumes.find((v: any) => v.name === mount.name).hostPath?.path
+    }
+    const flag = (name: string) => init.args.find((a: string) => a.startsWith(`--${name}=`)).split('=')[1]
+    t.equal(hostPathOf(flag('bin-dir')), '/opt/cni/bin', '--bin-dir is the host /opt/cni/bin')
+    t.equal(hostPathOf(flag('kubeconfig-out')), '/etc/cni/net.d', '--kubeconfig-out is under the host /etc/cni/net.d')
+    const tokenMount = init.volumeMounts.find((m: any) => flag('token-file').startsWith(m.mountPath))
+    const tokenSecret = ds.spec.template.spec.volumes.find((v: any) => v.name === tokenMount.name).secret.secretName
+    t.equal(one(objects, 'Secret', tokenSecret).metadata.annotations['kubernetes.io/service-account.name'], ds.spec.template.spec.serviceAccountName, 'the CNI uses its own service account token')
+
+    const accounts = byKind(objects, 'ServiceAccount').map((a) => a.metadata.name)
+    t.ok(accounts.includes(pod.spec.serviceAccountName) && accounts.includes(ds.spec.template.spec.serviceAccountName), 'pods run as accounts the chart creates')
+    for (const b of [...byKind(objects, 'ClusterRoleBinding'), ...byKind(objects, 'RoleBinding')]) {
+      const roles = b.roleRef.kind === 'ClusterRole' ? byKind(objects, 'ClusterRole') : byKind(objects, 'Role').filter((r) => r.metadata.namespace === b.metadata.namespace)
+      t.ok(roles.some((r) => r.metadata.name === b.roleRef.name), `${b.kind} ${b.metadata.name} refers to a role the chart creates`)
+      for (const s of b.subjects) t.ok(s.namespace === namespace && accounts.includes(s.name), `${b.metadata.name} binds ${s.name}`)
+    }
+    const coordinator = one(objects, 'SpiderCoordinator', 'default')
+    t.match(coordinator.spec, { mode: 'auto', podCIDRType: 'auto' })
+    t.equal(byKind(objects, 'SpiderMultusConfig').length, 0, 'no default SpiderMultusConfig without defaultCniCRName')
+    t.equal(byKind(objects, 'Certificate').length, 0, 'no cert-manager objects by default')
+  })
+}
+
+t.test('values reach what they configure', async (t) => {
+  const render = (...set: string[]) => renderChart(chartDir, { namespace: 'kube-system', set }).objects
+  t.match(one(render('coordinator.mode=overlay'), 'SpiderCoordinator').spec, { mode: 'overlay' })
+  t.match(one(render('coordinator.podCIDRType=none'), 'SpiderCoordinator').spec, { podCIDRType: 'none' })
+  t.equal(byKind(render('coordinator.enabled=false'), 'SpiderCoordinator').length, 0)
+
+  const withCni = render('multus.multusCNI.defaultCniCRName=macvlan-conf')
+  const smc = one(withCni, 'SpiderMultusConfig', 'macvlan-conf')
+  t.match(smc, { metadata: { namespace: 'kube-system' }, spec: { cniType: 'custom' } }, 'the default SpiderMultusConfig in the release namespace, as Spiderpool creates it')
+  t.match(settingsOf(withCni), { clusterNetwork: 'macvlan-conf', multusNamespace: 'kube-system' }, 'and it is the clusterNetwork the webhook assumes')
+  t.equal(smc.metadata.annotations['helm.sh/resource-policy'], 'keep', 'it is the user’s after install')
+
+  const plugins = one(render('plugins.installCNI=true'), 'DaemonSet').spec.template.spec.initContainers
+  t.same(plugins.map((c: any) => c.name), ['install-cni-plugins', 'install-cni'], 'installCNI adds the plugins copy before install-cni')
+  t.equal(one(render(), 'DaemonSet').spec.template.spec.initContainers.length, 1)
+
+  const mirrored = render('global.imageRegistryOverride=ghcr.m.daocloud.io', 'plugins.installCNI=true')
+  const images = [...byKind(mirrored, 'Deployment'), ...byKind(mirrored, 'DaemonSet')].flatMap((w) => [...(w.spec.template.spec.initContainers ?? []), ...w.spec.template.spec.containers].map((c: any) => c.image))
+  t.ok(images.length >= 4 && images.every((i) => i.startsWith('ghcr.m.daocloud.io/')), `every image from the override: ${images.join(', ')}`)
+
+  t.match(settingsOf(render('ipam.enableIPv6=false', 'ipam.enableSpiderSubnet=false', 'ipam.enableIPv4=true')), { enableIPv6: false, enableSpiderSubnet: false, enableIPv4: true })
+  const v6 = one(render('ipam.enableIPv4=false'), 'Deployment').spec.template.spec.containers[0].args
+  t.ok(v6.includes('--listen=[::]:5722'), 'an IPv6-only cluster listens on [::]')
+  t.throws(() => render('coordinator.moed=overlay'), /coordinator\.moed/, 'a mistyped key is an error, not silently ignored')
+})
+
+t.test('certManager.enabled: an Issuer and Certificate, the CA injected by cainjector, the Secret mounted, no Secret access', async (t) => {
+  const objects = renderChart(chartDir, { namespace: 'kube-system', set: ['certManager.enabled=true'] }).objects
+  const issuer = one(objects, 'Issuer')
+  const cert = one(objects, 'Certificate')
+  t.equal(cert.spec.issuerRef.name, issuer.metadata.name)
+  t.ok(cert.spec.dnsNames.includes('spiderpool-controller.kube-system.svc'), 'issued for the Service name the API server calls')
+  for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+    t.equal(one(objects, kind).metadata.annotations['cert-manager.io/inject-ca-from'], `${cert.metadata.namespace}/${cert.metadata.name}`, `${kind} takes its CA from the Certificate`)
+  }
+  const pod = one(objects, 'Deployment').spec.template.spec
+  const args = pod.containers[0].args
+  t.ok(args.includes('--cert-source=files') && !args.some((a: string) => a.startsWith('--tls-secret')), 'the server only reads the mounted files')
+  const tlsDir = args.find((a: string) => a.startsWith('--tls-dir=')).split('=')[1]
+  const mount = pod.containers[0].volumeMounts.find((m: any) => m.mountPath === tlsDir)
+  t.equal(pod.volumes.find((v: any) => v.name === mount.name).secret.secretName, cert.spec.secretName, '--tls-dir is the Certificate’s Secret')
+  const rules = byKind(objects, 'Role').flatMap((r) => r.rules)
+  t.notOk(rules.some((r: any) => r.resources.includes('secrets')), 'no Secret access')
+  t.notOk(byKind(objects, 'ClusterRole').flatMap((r) => r.rules).some((r: any) => r.apiGroups.includes('admissionregistration.k8s.io')), 'no webhook configuration access')
+})
+
+t.test('kubectl apply of the rendered chart on the local control plane', async (t) => {
+  const plane = await startTestControlPlane(t)
+  const variants = [{ seed: 'default values', set: [] as string[] }, ...seeds]
+  // the CRDs are served by the control plane itself (read-only there): they are compared, not applied
+  const served = JSON.parse(await plane.ok(['get', 'crd', '-o', 'json'])).items.map((c: any) => c.metadata.name).sort()
+  const crds = renderChart(chartDir, { namespace: 'kube-system', includeCrds: true }).objects.filter((o) => o.kind === 'CustomResourceDefinition')
+  t.same(crds.map((c) => c.metadata.name).sort(), served, 'the chart’s crds/ are the kinds the control plane serves')
+
+  for (const { seed, set } of variants) {
+    const { objects } = renderChart(chartDir, { namespace: 'kube-system', set })
+    // cert-manager kinds are not served there; none are rendered without certManager.enabled
+    t.equal(objects.filter((o) => o.apiVersion.startsWith('cert-manager.io/')).length, 0)
+    const stream = objects.map((o) => JSON.stringify(o)).join('\n')
+    const applied = await plane.kubectl(['apply', '-f', '-'], stream)
+    t.equal(applied.code, 0, `${seed} (${set.join(' ') || 'no --set'}) applies: ${applied.stderr}`)
+    for (const o of objects) {
+      const ref = `${o.kind}/${o.metadata.name}`
+      const got = await plane.kubectl(['get', ...(o.metadata.namespace ? ['-n', o.metadata.namespace] : []), o.kind.toLowerCase() + '.' + (o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : ''), o.metadata.name, '-o', 'json'].map((a) => a.replace(/\.$/, '')))
+      t.equal(got.code, 0, `${seed}: ${ref} is stored: ${got.stderr}`)
+    }
+  }
+  const coordinator = JSON.parse(await plane.ok(['get', 'spidercoordinator', 'default', '-o', 'json']))
+  t.equal(coordinator.spec.podCIDRType, 'none', 'the last seed applied (004, podCIDRType=none) is what is stored')
+  const smc = JSON.parse(await plane.ok(['get', 'smc', '-n', 'kube-system', 'macvlan-conf', '-o', 'json']))
+  t.equal(smc.spec.cniType, 'custom')
+})
