@@ -1,6 +1,7 @@
-// iproute2 as the plugins' netlink: reads are `ip -json` queries, writes are `ip -batch -` scripts,
-// both run inside a network namespace through one shell, so a whole read or write costs one spawn.
-import { runIn } from './netns.ts'
+// iproute2 as the plugins' netlink: reads are one `ip -json -batch -`, writes one `ip -batch -`, run
+// inside a network namespace through nsenter; a shell only when sysctls or other programs go with them.
+import { runIn, runStreaming } from './netns.ts'
+import type { RunResult } from './netns.ts'
 
 /** `ip -json link show` */
 export interface IpLink {
@@ -94,29 +95,103 @@ export class IpError extends Error {
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 const separator = '\x1e'
 
-/** Each query's parsed JSON, or the error text `ip` printed for it. */
-export async function readIp(netns: string | undefined, queries: Query[], timeoutMs?: number): Promise<Array<unknown[] | { error: string }>> {
-  const script = queries
-    .map((q) => `ip -json ${q.family ? `-${q.family} ` : ''}${q.args} 2>&1; printf '\\n${separator}%s\\n' $?`)
-    .join('\n')
-  const r = await runIn(netns, ['sh', '-c', script], { timeoutMs })
-  if (r.code !== 0) throw new Error(`reading the network state${netns ? ` of ${netns}` : ''} failed: ${(r.stderr || r.stdout).trim()}`)
-  const parts = r.stdout.split(new RegExp(`\\n${separator}(\\d+)\\n`))
+/** A query as one line of an unspecified-family batch, or undefined when only `ip -4`/`ip -6` can ask it (rules). */
+function batchLine(q: Query): string | undefined {
+  // `rule show` without a family lists IPv4 rules
+  if (!q.family || (q.family === 4 && /^rule (show|list)\b/.test(q.args))) return q.args
+  // a route listing takes its family from a `root` prefix; a rule listing has no such selector
+  if (/^route (show|list)\b/.test(q.args)) return `${q.args} root ${q.family === 4 ? '0.0.0.0/0' : '::/0'}`
+  return undefined
+}
+
+/** Each line's stdout JSON or its error, from `ip -json -force -batch -`: successes print one JSON line each, failures "Command failed -:N" on stderr. */
+function batchAnswers(lines: string[], r: RunResult, where: string): Array<unknown[] | { error: string }> {
+  const failed = new Map<number, string>()
+  let pending: string[] = []
+  for (const line of r.stderr.split('\n')) {
+    const m = /^Command failed \S+:(\d+)$/.exec(line.trim())
+    if (m) {
+      failed.set(Number(m[1]) - 1, pending.join('\n').trim())
+      pending = []
+    } else if (line.trim()) pending.push(line.trim())
+  }
+  // ip exits at once on some errors (a malformed argument), answering nothing after that line
+  const fatal = pending.length && r.code !== 0 ? pending.join('; ') : undefined
+  const outputs = r.stdout.split('\n').filter((l) => l.trim())
   const answers: Array<unknown[] | { error: string }> = []
-  for (let i = 0; i < queries.length; i++) {
-    const text = (parts[2 * i] ?? '').trim()
-    const rc = parts[2 * i + 1]
-    if (rc !== '0') {
-      answers.push({ error: text || `ip ${queries[i].args} failed` })
+  let next = 0
+  for (let i = 0; i < lines.length; i++) {
+    const error = failed.get(i)
+    if (error !== undefined) {
+      answers.push({ error: error || `ip ${lines[i]} failed` })
+      continue
+    }
+    const text = outputs[next++]
+    if (text === undefined) {
+      answers.push({ error: fatal ?? `reading the network state${where} failed: ip printed nothing for ${lines[i]}` })
       continue
     }
     try {
-      answers.push(text ? (JSON.parse(text) as unknown[]) : [])
+      answers.push(JSON.parse(text) as unknown[])
     } catch {
-      answers.push({ error: `ip ${queries[i].args} printed no JSON: ${text.slice(0, 200)}` })
+      answers.push({ error: `ip ${lines[i]} printed no JSON: ${text.slice(0, 200)}` })
     }
   }
   return answers
+}
+
+export interface IpRead {
+  /** Adds queries; their answers follow those asked before. */
+  ask(queries: Query[]): void
+  /** Ends the read: every query's parsed JSON, or the error text `ip` printed for it. */
+  answers(): Promise<Array<unknown[] | { error: string }>>
+}
+
+/**
+ * Starts reading with one `ip -json -batch -` in `netns` (here when undefined); more queries can be
+ * asked until `answers()`, so a read can start before all its questions are known. Rule listings of
+ * one family take one `ip -4`/`ip -6` more, as no batch line can choose the family of a rule listing.
+ */
+export function startIpRead(netns: string | undefined, queries: Query[] = [], timeoutMs?: number): IpRead {
+  const where = netns ? ` of ${netns}` : ''
+  const main: string[] = []
+  const perFamily: Record<4 | 6, string[]> = { 4: [], 6: [] }
+  const slots: Array<{ batch: 'main' | 4 | 6; index: number }> = []
+  const batch = runStreaming(netns, ['ip', '-json', '-force', '-batch', '-'], { timeoutMs })
+  const add = (qs: Query[]) => {
+    for (const q of qs) {
+      const line = batchLine(q)
+      if (/[\n\r]/.test(q.args)) throw new Error(`an ip query cannot span lines: ${q.args}`)
+      if (line !== undefined) {
+        slots.push({ batch: 'main', index: main.length })
+        main.push(line)
+        batch.write(`${line}\n`)
+      } else {
+        const f = q.family as 4 | 6
+        slots.push({ batch: f, index: perFamily[f].length })
+        perFamily[f].push(q.args)
+      }
+    }
+  }
+  add(queries)
+  return {
+    ask: add,
+    async answers() {
+      const families = ([4, 6] as const).filter((f) => perFamily[f].length)
+      const [mainResult, ...familyResults] = await Promise.all([
+        batch.end(),
+        ...families.map((f) => runIn(netns, ['ip', '-json', `-${f}`, '-force', '-batch', '-'], { timeoutMs, input: perFamily[f].map((l) => `${l}\n`).join('') })),
+      ])
+      const got = { main: batchAnswers(main, mainResult, where), 4: [] as Array<unknown[] | { error: string }>, 6: [] as Array<unknown[] | { error: string }> }
+      families.forEach((f, i) => (got[f] = batchAnswers(perFamily[f], familyResults[i], where)))
+      return slots.map((s) => got[s.batch][s.index])
+    },
+  }
+}
+
+/** Each query's parsed JSON, or the error text `ip` printed for it. */
+export function readIp(netns: string | undefined, queries: Query[], timeoutMs?: number): Promise<Array<unknown[] | { error: string }>> {
+  return startIpRead(netns, queries, timeoutMs).answers()
 }
 
 /** One change; `label` says in words what it does, for the error message when it fails. */
@@ -128,34 +203,40 @@ export type Step =
   /** A program run unless `unless` succeeds (`iptables -C` before `iptables -A`). */
   | { exec: string[]; unless?: string[]; label: string }
 
+/** Consecutive ip lines of one family: one `ip -batch -` (tolerant ones too: a failure there resumes after it). */
+function ipGroupEnd(steps: Step[], i: number): number {
+  const first = steps[i]
+  if (!('ip' in first)) return i + 1
+  let j = i
+  while (j < steps.length) {
+    const s = steps[j]
+    if (!('ip' in s) || s.family !== first.family) break
+    if (/[\n\r]/.test(s.ip)) throw new Error(`an ip command cannot span lines: ${s.ip}`)
+    j++
+  }
+  return j
+}
+
+const ipArgv = (family: 6 | undefined) => ['ip', ...(family === 6 ? ['-6'] : []), '-batch', '-']
+
+function sysctlFile(name: string): string {
+  if (!/^[A-Za-z0-9_./-]+$/.test(name) || name.includes('..')) throw new Error(`not a sysctl name: ${name}`)
+  return `/proc/sys/${name}`
+}
+
 function render(steps: Step[]): string {
   const lines = ['set -e']
   for (let i = 0; i < steps.length; ) {
     const step = steps[i]
     lines.push(`printf '@@%d\\n' ${i} >&2`)
-    if ('ip' in step && !step.tolerate) {
-      let j = i
-      const batch: string[] = []
-      while (j < steps.length) {
-        const s = steps[j]
-        if (!('ip' in s) || s.tolerate || s.family !== step.family) break
-        if (/[\n\r]/.test(s.ip)) throw new Error(`an ip command cannot span lines: ${s.ip}`)
-        batch.push(s.ip)
-        j++
-      }
-      lines.push(`ip ${step.family === 6 ? '-6 ' : ''}-batch - <<'@@EOF'`, ...batch, '@@EOF')
+    if ('ip' in step) {
+      const j = ipGroupEnd(steps, i)
+      lines.push(`${ipArgv(step.family).join(' ')} <<'@@EOF'`, ...steps.slice(i, j).map((s) => (s as { ip: string }).ip), '@@EOF')
       i = j
       continue
     }
-    if ('ip' in step) {
-      // "Already there" (a rule another pod's ADD adds too) or "already gone" (a DEL after the
-      // device went) is what the step wanted.
-      const cmd = `ip ${step.family === 6 ? '-6 ' : ''}${step.ip}`
-      const fine = step.tolerate === 'exists' ? `*'File exists'*` : `*'Cannot find device'*|*'No such process'*|*'No such file or directory'*`
-      lines.push(`if ! out=$(${cmd} 2>&1); then case "$out" in ${fine}) ;; *) printf '%s\\n' "$out" >&2; exit 1 ;; esac; fi`)
-    } else if ('sysctl' in step) {
-      if (!/^[A-Za-z0-9_./-]+$/.test(step.sysctl) || step.sysctl.includes('..')) throw new Error(`not a sysctl name: ${step.sysctl}`)
-      const file = quote(`/proc/sys/${step.sysctl}`)
+    if ('sysctl' in step) {
+      const file = quote(sysctlFile(step.sysctl))
       const write = `printf '%s\\n' ${quote(step.value)} > ${file}`
       lines.push(step.ifExists ? `if [ -e ${file} ]; then ${write}; fi` : write)
     } else {
@@ -167,26 +248,89 @@ function render(steps: Step[]): string {
   return lines.join('\n')
 }
 
-/** Applies the steps in order inside `netns` (here when undefined); stops at the first failure. */
-export async function applySteps(netns: string | undefined, steps: Step[], timeoutMs?: number): Promise<void> {
-  if (!steps.length) return
+interface Failure {
+  /** index of the step that failed */
+  index: number
+  message: string
+}
+
+/** Where in an `ip -batch` group its stderr says it stopped, and what it printed. */
+function ipFailure(groupStart: number, text: string, code: number | null): Failure {
+  const failedLine = /Command failed \S+:(\d+)/.exec(text)
+  const message = text
+    .replace(/Command failed \S+:\d+\s*/g, '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join('; ')
+  return { index: groupStart + (failedLine ? Number(failedLine[1]) - 1 : 0), message: message || `exit code ${code}` }
+}
+
+/** Runs the steps with one program per ip group, sysctls written here: where no shell is needed. */
+async function applyDirect(netns: string | undefined, steps: Step[], timeoutMs?: number): Promise<Failure | undefined> {
+  const fs = process.getBuiltinModule('node:fs')
+  for (let i = 0; i < steps.length; ) {
+    const step = steps[i]
+    if ('ip' in step) {
+      const j = ipGroupEnd(steps, i)
+      const r = await runIn(netns, ipArgv(step.family), { timeoutMs, input: steps.slice(i, j).map((s) => `${(s as { ip: string }).ip}\n`).join('') })
+      if (r.code !== 0) return ipFailure(i, r.stderr || r.stdout, r.code)
+      i = j
+      continue
+    }
+    if ('sysctl' in step) {
+      const file = sysctlFile(step.sysctl)
+      try {
+        if (!step.ifExists || fs.existsSync(file)) fs.writeFileSync(file, `${step.value}\n`)
+      } catch (err) {
+        return { index: i, message: (err as Error).message }
+      }
+    } else {
+      const guard = step.unless ? await runIn(undefined, step.unless, { timeoutMs }) : undefined
+      if (guard?.code !== 0) {
+        const r = await runIn(undefined, step.exec, { timeoutMs })
+        if (r.code !== 0) return { index: i, message: (r.stderr || r.stdout).trim() || `exit code ${r.code}` }
+      }
+    }
+    i++
+  }
+  return undefined
+}
+
+/** Runs the steps in one shell inside `netns`. */
+async function applyInShell(netns: string | undefined, steps: Step[], timeoutMs?: number): Promise<Failure | undefined> {
   const r = await runIn(netns, ['sh', '-c', render(steps)], { timeoutMs })
-  if (r.code === 0) return
+  if (r.code === 0) return undefined
   // stderr: "@@<first step of the group>" markers, then what failed; `ip -batch` adds "Command failed -:<line>".
   const text = r.stderr
   const markers = [...text.matchAll(/^@@(\d+)$/gm)]
   const last = markers.at(-1)
   const group = last ? Number(last[1]) : 0
   const after = last ? text.slice((last.index ?? 0) + last[0].length) : text
-  const failedLine = /Command failed -:(\d+)/.exec(after)
-  const index = group + (failedLine ? Number(failedLine[1]) - 1 : 0)
-  const message = after
-    .replace(/Command failed -:\d+\s*/g, '')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .join('; ')
-  throw new IpError(steps[index]?.label ?? 'applying network changes', message || `exit code ${r.code}`)
+  return ipFailure(group, after, r.code)
+}
+
+const tolerated = { exists: /File exists/, missing: /Cannot find device|No such process|No such file or directory/ }
+
+/**
+ * Applies the steps in order inside `netns` (here when undefined); stops at the first failure but
+ * for tolerant steps, whose "already there" / "already gone" lets the rest go on. Here, or when the
+ * steps are one ip group, no shell runs; in a namespace with sysctls or programs, one shell does.
+ */
+export async function applySteps(netns: string | undefined, steps: Step[], timeoutMs?: number): Promise<void> {
+  for (let from = 0; from < steps.length; ) {
+    const rest = steps.slice(from)
+    const direct = netns === undefined || ipGroupEnd(rest, 0) === rest.length
+    const failure = await (direct ? applyDirect(netns, rest, timeoutMs) : applyInShell(netns, rest, timeoutMs))
+    if (!failure) return
+    const index = from + failure.index
+    const step = steps[index]
+    if (step && 'ip' in step && step.tolerate && tolerated[step.tolerate].test(failure.message)) {
+      from = index + 1
+      continue
+    }
+    throw new IpError(step?.label ?? 'applying network changes', failure.message)
+  }
 }
 
 export { render as renderSteps }

@@ -13,6 +13,9 @@ export interface RunResult {
 export interface RunOptions {
   input?: string
   timeoutMs?: number
+  /** stdin stays open until this settles (after `input`) */
+  keepInputOpen?: Promise<void>
+  onSpawn?: (child: import('node:child_process').ChildProcess) => void
 }
 
 const defaultTimeoutMs = 20_000
@@ -40,7 +43,11 @@ export function runIn(netns: string | undefined, argv: string[], options: RunOpt
       resolve({ stdout, stderr, code })
     })
     child.stdin.on('error', () => {})
-    child.stdin.end(options.input ?? '')
+    options.onSpawn?.(child)
+    if (options.keepInputOpen) {
+      if (options.input) child.stdin.write(options.input)
+      void options.keepInputOpen.then(() => child.stdin.end())
+    } else child.stdin.end(options.input ?? '')
   })
 }
 
@@ -52,5 +59,32 @@ export function netnsExists(path: string): boolean {
     return true
   } catch {
     return false
+  }
+}
+
+export interface Streaming {
+  write(text: string): void
+  /** Closes the program's stdin and resolves once it exits. */
+  end(): Promise<RunResult>
+}
+
+/** Starts `argv` in `netns` (here when undefined) with its stdin open, for input known only bit by bit. */
+export function runStreaming(netns: string | undefined, argv: string[], options: Omit<RunOptions, 'input'> = {}): Streaming {
+  let closeInput: (() => void) | undefined
+  const input = new Promise<void>((r) => (closeInput = r))
+  let pending = ''
+  let child: import('node:child_process').ChildProcess | undefined
+  const done = runIn(netns, argv, { ...options, onSpawn: (c) => (child = c), keepInputOpen: input })
+  return {
+    write: (text) => {
+      if (child?.stdin) child.stdin.write(text)
+      else pending += text
+    },
+    end: () => {
+      if (pending && child?.stdin) child.stdin.write(pending)
+      pending = ''
+      closeInput!()
+      return done
+    },
   }
 }

@@ -26,6 +26,8 @@ export interface TransportOptions {
   /** Applies to a request that does not give its own; the whole exchange, body included. */
   timeoutMs?: number
   userAgent?: string
+  /** Connections opened at most at once; requests beyond wait for one (default: no limit). */
+  maxSockets?: number
 }
 
 export type Query = Record<string, string | number | boolean | undefined>
@@ -84,16 +86,18 @@ export function createTransport(connection: Connection, options: TransportOption
   const prefix = url.pathname.replace(/\/+$/, '')
   const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1')
   const port = url.port || (secure ? 443 : 80)
+  const maxSockets = options.maxSockets ?? Infinity
   const agent = tlsClient
     ? new tlsClient.Agent({
         keepAlive: true,
+        maxSockets,
         ca: connection.ca,
         cert: connection.cert,
         key: connection.key,
         rejectUnauthorized: !connection.insecureSkipTLSVerify,
         servername: connection.tlsServerName,
       })
-    : new plainClient.Agent({ keepAlive: true })
+    : new plainClient.Agent({ keepAlive: true, maxSockets })
   const send = tlsClient ? tlsClient.request : plainClient.request
   const timeoutMs = options.timeoutMs ?? defaultTimeoutMs
   const userAgent = options.userAgent ?? 'spiderpool-ts'

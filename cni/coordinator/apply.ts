@@ -29,8 +29,27 @@ export function stepOf(op: Op): Step {
   }
 }
 
+const isIp = (s: Step) => 'ip' in s
+const isSysctl = (s: Step) => 'sysctl' in s
+
+/**
+ * The steps of one namespace grouped so that each kind runs once: in the pod sysctls first (none
+ * needs a device the ops make, and disable_ipv6 / arp_notify must precede the addresses and MAC),
+ * then the ip lines, IPv6 rules after the rest (rules of one family keep their order, which sets
+ * the priorities the kernel gives them), then programs; on the host the sysctls go last, as they
+ * are about the veth the ip lines make.
+ */
+export function stepsIn(where: 'pod' | 'host', ops: Op[]): Step[] {
+  const steps = ops.filter((o) => o.where === where).map(stepOf)
+  const ip = steps.filter(isIp)
+  const ipLines = [...ip.filter((s) => !('family' in s && s.family === 6)), ...ip.filter((s) => 'family' in s && s.family === 6)]
+  const sysctls = steps.filter(isSysctl)
+  const programs = steps.filter((s) => !isIp(s) && !isSysctl(s))
+  return where === 'pod' ? [...sysctls, ...ipLines, ...programs] : [...ipLines, ...programs, ...sysctls]
+}
+
 /** Applies the ops; `netns` is the pod's namespace, the host is where the plugin runs. */
 export async function applyOps(ops: Op[], netns: string): Promise<void> {
-  await applySteps(undefined, ops.filter((o) => o.where === 'host').map(stepOf))
-  await applySteps(netns, ops.filter((o) => o.where === 'pod').map(stepOf))
+  await applySteps(undefined, stepsIn('host', ops))
+  await applySteps(netns, stepsIn('pod', ops))
 }

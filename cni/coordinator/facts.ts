@@ -2,7 +2,7 @@
 // routes of every table, rules and neighbours of both families. Read with one `ip -json` script,
 // normalised here (pure) so that the planner never sees iproute2's spelling.
 import { formatIP, parseIP } from '../../ipam/ip.ts'
-import { readIp } from '../iproute.ts'
+import { startIpRead } from '../iproute.ts'
 import type { IpLinkAddrs, IpNeigh, IpRoute, IpRule, Query } from '../iproute.ts'
 
 export type Family = 4 | 6
@@ -201,10 +201,21 @@ function answer<T>(a: unknown[] | { error: string }, what: string): T[] {
   return a as T[]
 }
 
-/** The namespace at `netns` (here when undefined), and the source address it would use for each of `routeGets`. */
-export async function readNetnsFacts(netns: string | undefined, routeGets: string[] = []): Promise<HostFacts> {
-  const queries = [...netnsQueries, ...routeGets.map((ip) => ({ args: `route get ${ip}` }))]
-  const answers = await readIp(netns, queries)
+/**
+ * The namespace at `netns` (here when undefined), and the source address it would use for each of
+ * `routeGets`; when those are still being worked out, the read starts now and asks them once known.
+ */
+export async function readNetnsFacts(netns: string | undefined, routeGetsLater: string[] | Promise<string[]> = []): Promise<HostFacts> {
+  const read = startIpRead(netns, netnsQueries)
+  let routeGets: string[]
+  try {
+    routeGets = await routeGetsLater
+  } catch (err) {
+    void read.answers().catch(() => {})
+    throw err
+  }
+  read.ask(routeGets.map((ip) => ({ args: `route get ${ip}` })))
+  const answers = await read.answers()
   const where = netns ?? 'the host'
   const facts: HostFacts = {
     links: linksFromIp(answer<IpLinkAddrs>(answers[0], `ip addr in ${where}`)),

@@ -20,8 +20,8 @@ export const checkFailedCode = 100
 
 export interface Dependencies {
   readInputs(args: CmdArgs): Promise<CoordinatorInputs>
-  /** the pod's namespace when `netns` is given, the host's otherwise */
-  readFacts(netns: string | undefined, routeGets?: string[]): Promise<HostFacts>
+  /** the pod's namespace when `netns` is given, the host's otherwise; `routeGets` may come while it reads */
+  readFacts(netns: string | undefined, routeGets?: string[] | Promise<string[]>): Promise<HostFacts>
   apply(ops: Op[], netns: string): Promise<void>
   randomMac(): string
 }
@@ -89,8 +89,12 @@ export function createCoordinator(deps: Dependencies = productionDependencies): 
       const prev = requirePrevResult(args)
       if (netconfMode(args.config) === 'disabled') return prev
       if (!netnsExists(args.netns)) throw new CniError(errorCode.unknownContainer, `the network namespace ${args.netns} does not exist`)
-      // The first NIC's name is only ever in the network config, so the pod can be read while the API answers.
-      const [config, pod] = await Promise.all([resolved(deps, args), settledPodFacts(deps, args.netns, [args.ifName, firstNicOf(args)])])
+      // The first NIC's name is only ever in the network config, so the pod and the host can be read
+      // while the API answers; the host read asks its route lookups once the pod's addresses are known.
+      const podRead = settledPodFacts(deps, args.netns, [args.ifName, firstNicOf(args)])
+      const hostRead = deps.readFacts(undefined, podRead.then((pod) => podIPsToResolve(pod, args.ifName)))
+      hostRead.catch(() => {})
+      const [config, pod] = await Promise.all([resolved(deps, args), podRead])
       if (!config) return prev
       const families = familiesOf(pod, args.ifName)
       const cur = pod.links.find((l) => l.name === args.ifName)!
@@ -98,7 +102,7 @@ export function createCoordinator(deps: Dependencies = productionDependencies): 
         await detectIPConflicts(args.netns, args.ifName, cur.addrs.filter((a) => !a.linkLocal && families.has(a.family)))
       }
       if (config.detectGateway) await detectGateways(args.netns, args.ifName, gatewaysOf(prev, args.ifName))
-      const host = await deps.readFacts(undefined, podIPsToResolve(pod, args.ifName))
+      const host = await hostRead
       const plan = planAdd({ config, containerId: args.containerId, ifName: args.ifName, netns: args.netns, pod, host, vethMacs: { pod: deps.randomMac(), host: deps.randomMac() } })
       for (const w of plan.warnings) args.log(`coordinator: ${w}`)
       await deps.apply(plan.ops, args.netns)

@@ -33,7 +33,8 @@ interface PodObject {
 export async function readCoordinatorInputs(kubeconfigPath: string, pod: PodRef | undefined, timeoutMs = apiTimeoutMs): Promise<CoordinatorInputs> {
   let transport
   try {
-    transport = createTransport(await loadKubeconfig(kubeconfigPath), { timeoutMs, userAgent: 'spiderpool-ts-coordinator' })
+    // one connection: its few requests cost one TLS handshake, not one each
+    transport = createTransport(await loadKubeconfig(kubeconfigPath), { timeoutMs, userAgent: 'spiderpool-ts-coordinator', maxSockets: 1 })
   } catch (err) {
     throw new CniError(errorCode.invalidNetworkConfig, `cannot use the kubeconfig ${kubeconfigPath}: ${(err as Error).message}`)
   }

@@ -19,7 +19,8 @@ const requestTimeoutMs = 10_000
 
 export async function connect(kubeconfig: string, userAgent = 'spiderpool-ts-ipam'): Promise<Store> {
   try {
-    return createStore(createTransport(await loadKubeconfig(kubeconfig), { timeoutMs: requestTimeoutMs, userAgent }))
+    // one connection: its few requests cost one TLS handshake, not one each
+    return createStore(createTransport(await loadKubeconfig(kubeconfig), { timeoutMs: requestTimeoutMs, userAgent, maxSockets: 1 }))
   } catch (err) {
     throw new CniError(errorCode.invalidNetworkConfig, `cannot use the kubeconfig ${kubeconfig}: ${(err as Error).message}`)
   }
