@@ -8,7 +8,7 @@ import { admissionReviewSchema } from '../schemas/admissionreview.ts'
 import { openAPIValidator } from '../schemas/validate.ts'
 import { defaultingDecision } from './defaulter.ts'
 import { validationDecision } from './validator.ts'
-import { kindMismatch, reviewResponse, version, type AdmissionRequest, type AdmissionReview, type Decision } from './review.ts'
+import { kindMismatch, reviewResponse, tooDeeplyNested, version, type AdmissionRequest, type AdmissionReview, type Decision } from './review.ts'
 import { internalErrorStatus } from './status.ts'
 import type { Verdict } from './metrics.ts'
 import { writesAt } from './lazy-logger.ts'
@@ -75,7 +75,7 @@ export function serveReview(app: FastifyInstance, path: string, metricsKind: str
     const answer = (decision: Decision) => answerReview(req, log, metricsKind, request, decision)
     let decided: Decision | Promise<Decision>
     try {
-      decided = handle(request, log)
+      decided = tooDeeplyNested(request) ?? handle(request, log)
     } catch (err) {
       decided = failure(log, request, err)
     }
@@ -102,13 +102,20 @@ function answerReview(req: FastifyRequest, log: FastifyBaseLogger, kind: string,
         verdict,
         ...(decision.allowed
           ? { patchOperations: decision.patch?.length ?? 0 }
-          : { code: decision.status.code, reason: decision.status.reason, denial: decision.status.message }),
+          : { code: decision.status.code, reason: decision.status.reason, denial: clipped(decision.status.message) }),
       },
       'admission reviewed',
     )
   }
   if (decision.allowed && decision.patch?.length) log.debug({ patch: decision.patch }, 'patch')
   return reviewResponse(request.uid, decision)
+}
+
+// an object with thousands of bad entries is refused with every error named: its log line must not grow with it
+const loggedDenialLength = 2000
+
+function clipped(message: string | undefined): string | undefined {
+  return message === undefined || message.length <= loggedDenialLength ? message : `${message.slice(0, loggedDenialLength)}… (${message.length - loggedDenialLength} more characters)`
 }
 
 /** `request.uid must be string` / `request.kind is required`, from ajv's pointer paths. */

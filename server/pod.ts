@@ -40,6 +40,8 @@ export function podReviewHandler(o: PodAdmissionOptions) {
   return async (request: AdmissionRequest, log: FastifyBaseLogger): Promise<Decision> => {
     if (request.operation !== 'CREATE') return { allowed: true }
     if (!request.object || typeof request.object !== 'object') return { allowed: false, status: badRequestStatus('the review carries no Pod') }
+    const malformed = metadataProblem(request.object)
+    if (malformed) return { allowed: false, status: badRequestStatus(`the Pod is malformed: ${malformed}`) }
     const original = request.object as unknown as Pod
     const pod = structuredClone(original)
     const namespace = request.namespace ?? pod.metadata?.namespace ?? 'default'
@@ -83,6 +85,25 @@ export function podReviewHandler(o: PodAdmissionOptions) {
     }
     return deny({ reason: 'Forbidden', message: `no address could be reserved: ${lastError}` })
   }
+}
+
+/** What kube-apiserver's decoding guarantees and the planning relies on: string names, string maps. */
+function metadataProblem(obj: object): string | undefined {
+  const metadata = (obj as { metadata?: unknown }).metadata
+  if (metadata === undefined) return undefined
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) return 'metadata must be an object'
+  const m = metadata as Record<string, unknown>
+  for (const key of ['name', 'generateName', 'namespace', 'uid']) {
+    if (m[key] !== undefined && typeof m[key] !== 'string') return `metadata.${key} must be a string`
+  }
+  for (const key of ['annotations', 'labels']) {
+    const map = m[key]
+    if (map === undefined || map === null) continue
+    if (typeof map !== 'object' || Array.isArray(map)) return `metadata.${key} must be an object of strings`
+    const bad = Object.entries(map).find(([, v]) => typeof v !== 'string')
+    if (bad) return `metadata.${key}.${bad[0]} must be a string`
+  }
+  return undefined
 }
 
 /** Reserves every fresh address of the assignment; returns the pools that could not give one. */

@@ -65,3 +65,36 @@ export function missingObject(request: AdmissionRequest, which: 'object' | 'oldO
   if (obj !== null && obj !== undefined) return undefined
   return { allowed: false, status: badRequestStatus(`request.${which} is required for ${request.operation}`) }
 }
+
+/** Deeper objects are refused before any rule runs: copying and diffing them would exhaust the stack. */
+export const maxObjectDepth = 1000
+
+/** A 400 denial when `request.object` or `request.oldObject` nests deeper than maxObjectDepth, else undefined. */
+export function tooDeeplyNested(request: AdmissionRequest): Decision | undefined {
+  for (const which of ['object', 'oldObject'] as const) {
+    if (depthExceeds(request[which], maxObjectDepth)) {
+      return { allowed: false, status: badRequestStatus(`request.${which} is nested deeper than ${maxObjectDepth} levels`) }
+    }
+  }
+  return undefined
+}
+
+/** Whether `root` has containers nested more than `limit` deep, walked without recursion. */
+function depthExceeds(root: unknown, limit: number): boolean {
+  const values: unknown[] = [root]
+  const depths: number[] = [0]
+  while (values.length > 0) {
+    const value = values.pop()
+    const depth = depths.pop()!
+    if (value === null || typeof value !== 'object') continue
+    if (depth >= limit) return true
+    const children = Array.isArray(value) ? value : Object.values(value)
+    for (const child of children) {
+      if (child !== null && typeof child === 'object') {
+        values.push(child)
+        depths.push(depth + 1)
+      }
+    }
+  }
+  return false
+}

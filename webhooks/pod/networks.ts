@@ -121,6 +121,8 @@ export function podNICs(pod: Pod, namespace: string, settings: Settings, cluster
     const parsed = parseNetworkSelection(defaultNetwork, settings.multusNamespace)
     if (parsed.error !== undefined) return refuse(`invalid annotation '${defaultNetworkAnnotation}': ${parsed.error}`)
     if (parsed.networks.length > 1) return refuse(`invalid annotation '${defaultNetworkAnnotation}': more than one default network is specified`)
+    // `[]` names none; Multus indexes the first one and would crash
+    if (parsed.networks.length === 0) return refuse(`invalid annotation '${defaultNetworkAnnotation}': no default network is specified`)
     const nic = withIPAM({ interface: clusterDefaultInterface, index: 0, from: `annotation '${defaultNetworkAnnotation}'`, network: parsed.networks[0] }, cluster)
     if (isRefusal(nic)) return nic
     nics.push(nic)
