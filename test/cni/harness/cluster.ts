@@ -2,11 +2,13 @@
 // at 10.6.0.1 / fd00:6::1, and nodes with an `ens192` plugged into the switch. Namespaces cannot
 // nest, so a node's pods are namespaces named `<node>-<pod>` whose host-side links live in the
 // node's namespace, as on a real node. Every name carries a random prefix; teardown removes all.
-import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { inNetns, ip, settled } from '../../../demo/shell.ts'
+
+export { inNetns, ip, missingRequirements, pings, settled, sh } from '../../../demo/shell.ts'
 
 export const routerIPv4 = '10.6.0.1'
 export const routerIPv6 = 'fd00:6::1'
@@ -45,21 +47,6 @@ export interface Cluster {
   run(netns: string, file: string, ...args: string[]): Promise<string>
   teardown(): Promise<void>
 }
-
-/** Runs a program to completion within a deadline; a non-zero exit is an error carrying stderr. */
-export function sh(file: string, args: string[], options: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(file, args, { timeout: options.timeoutMs ?? 20_000, killSignal: 'SIGKILL', env: options.env, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(Object.assign(new Error(`${file} ${args.join(' ')}: ${stderr || err.message}`), { stdout, stderr }))
-      else resolve(stdout)
-    })
-    child.stdin?.on('error', () => {})
-    child.stdin?.end(options.input ?? '')
-  })
-}
-
-export const ip = (...args: string[]) => sh('ip', args)
-export const inNetns = (netns: string, file: string, ...args: string[]) => sh('ip', ['netns', 'exec', netns, file, ...args])
 
 export async function createCluster(options: { nodes: number }): Promise<Cluster> {
   const id = `cz${randomBytes(3).toString('hex')}`
@@ -120,30 +107,3 @@ export async function createCluster(options: { nodes: number }): Promise<Cluster
   return cluster
 }
 
-/** Waits (at most 10 s) until no IPv6 address in `netns` is tentative, so that its state stops changing. */
-export async function settled(netns: string): Promise<void> {
-  const deadline = Date.now() + 10_000
-  while ((await ip('-n', netns, '-6', 'addr', 'show', 'tentative')).trim()) {
-    if (Date.now() > deadline) throw new Error(`IPv6 addresses in ${netns} are still tentative after 10 s`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-
-/** Whether `from` gets an answer to one ping of `to` within a second (at most 3 tries). */
-export async function pings(from: string, to: string): Promise<boolean> {
-  for (let i = 0; i < 3; i++) {
-    try {
-      await inNetns(from, 'ping', '-n', '-c', '1', '-W', '1', to)
-      return true
-    } catch {}
-  }
-  return false
-}
-
-/** Why the namespace tests cannot run here (not root, a program missing), or undefined. */
-export function missingRequirements(programs: string[]): string | undefined {
-  if (process.getuid?.() !== 0) return 'network namespace tests need root'
-  const dirs = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin'])
-  const missing = programs.filter((p) => !dirs.some((d) => statSync(path.join(d, p), { throwIfNoEntry: false })?.isFile()))
-  return missing.length ? `missing programs: ${missing.join(', ')}` : undefined
-}

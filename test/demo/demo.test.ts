@@ -1,0 +1,210 @@
+// The demo run non-interactively: all four walkthroughs, then their route tables against
+// expected/pod-routes.md (and the complete tables of spec §B.11 / §B.12), modulo addresses; the
+// SpiderEndpoint rows; the pings; the addresses released on delete; nothing left on the machine.
+import { existsSync, readFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import t from 'tap'
+import { namespacesOf } from '../../demo/cleanup.ts'
+import { startDemo } from '../../demo/demo.ts'
+import { defaultExamplesDir, type PodReport, type WalkthroughReport } from '../../demo/run.ts'
+import { missingRequirements } from '../../demo/shell.ts'
+
+const missing = missingRequirements(['ip', 'ping', 'kubectl', 'sysctl', 'nsenter']) ?? (existsSync('/usr/lib/cni/macvlan') ? undefined : "Debian's containernetworking-plugins are not in /usr/lib/cni")
+// four clusters one after the other: about a minute on an idle machine, more on a busy CI runner
+t.setTimeout(360_000)
+if (missing) t.plan(0, `the demo needs root, iproute2, ping, kubectl and containernetworking-plugins: ${missing}`)
+else await main()
+
+/** Sections of pod-routes.md: heading → command ("ip rule", "ip route", "ip route show table 101") → printed lines. */
+function printedTables(): Map<string, Map<string, string[]>> {
+  const text = readFileSync(path.join(defaultExamplesDir, 'expected/pod-routes.md'), 'utf8')
+  const sections = new Map<string, Map<string, string[]>>()
+  for (const part of text.split(/^## /m).slice(1)) {
+    const blocks = new Map<string, string[]>()
+    let current: string[] | undefined
+    for (const raw of part.split('\n')) {
+      if (!raw.startsWith('    ')) continue
+      const line = raw.trim().replace(/\s+\(.*\)$/, '').replace(/\s+/g, ' ')
+      if (/^ip (rule|route)/.test(line)) blocks.set(line, (current = []))
+      else current?.push(line)
+    }
+    sections.set(part.split('\n')[0].trim(), blocks)
+  }
+  return sections
+}
+
+/** `line` with each document address replaced by one of ours, in every combination. */
+function substitutions(line: string, addresses: Record<string, string[]>): string[] {
+  let out = [line]
+  for (const [theirs, ours] of Object.entries(addresses)) {
+    if (!line.includes(theirs)) continue
+    out = out.flatMap((l) => ours.map((o) => l.replaceAll(theirs, o)))
+  }
+  return out
+}
+
+/** What the documents leave out of a line: rule priorities, `src`, `proto kernel`. */
+const shortened = (line: string) => line.replace(/^\d+: /, '').replace(/ src \S+$/, '').replace(/ proto kernel/, '')
+
+function contains(ours: string[], printed: string, addresses: Record<string, string[]>): boolean {
+  const candidates = substitutions(printed, addresses).map(shortened)
+  return ours.some((l) => candidates.includes(shortened(l)) || candidates.includes(l))
+}
+
+async function main() {
+  const prefix = `spdt${randomBytes(2).toString('hex')}`
+  const output: string[] = []
+  const run = startDemo({ prefix, stateDir: path.join(tmpdir(), `spiderpool-demo-${prefix}`), examplesDir: defaultExamplesDir, only: [], built: false, out: (l) => output.push(l) })
+  t.teardown(() => run.cleanup())
+  await run.done
+  t.strictSame(run.failures, [], 'every walkthrough ran to the end')
+  t.strictSame(await namespacesOf(prefix), [], 'no namespace is left behind')
+  const report = (id: string) => run.reports.find((r) => r.id === id) as WalkthroughReport
+  const printed = printedTables()
+  const section = (start: string) => [...printed.entries()].find(([h]) => h.startsWith(start))![1]
+  const nic = (p: PodReport, name: string) => p.interfaces.find((i) => i.ifName === name)!
+
+  t.test('the output shows what the walkthroughs print', async (t) => {
+    const text = output.join('\n')
+    for (const s of ['$ kubectl get sp', '$ kubectl get se -A', '/ # ip a', '/ # ip rule', '/ # ip route', '/ # ip route show table 101', 'ping statistics', 'INTERFACE   IPV4POOL']) t.ok(text.includes(s), s)
+  })
+
+  const expectations = [
+    { id: 'calico-overlay', nic: 'net1', pool: '10-6-v4', range: /^10\.6\.212\.(1\d\d|200)\/16$/ },
+    { id: 'cilium-overlay', nic: 'net1', pool: '10-6-v4', range: /^10\.6\.212\.2([0-3]\d|40)\/16$/ },
+    { id: 'macvlan-underlay', nic: 'eth0', pool: 'ippool-test', range: /^172\.18\.30\.(13[1-9]|140)\/16$/ },
+    { id: 'cilium-kpr-underlay', nic: 'eth0', pool: 'v4-pool', range: /^172\.81\.0\.1([01]\d|20)\/16$/ },
+  ]
+  for (const e of expectations) {
+    t.test(`${e.id}: one SpiderEndpoint row per pod (NIC, pool, IP from the pool, node), every ping answered, the addresses released on delete`, async (t) => {
+      const r = report(e.id)
+      t.equal(r.pods.length, 2)
+      t.strictSame(new Set(r.pods.map((p) => p.node)), new Set(['controller', 'worker01']), 'one pod on each node')
+      for (const p of r.pods) {
+        const rows = r.endpoints.filter((x) => x.name === p.name)
+        t.equal(rows.length, 1, `${p.name}: one row`)
+        t.match(rows[0], { interface: e.nic, ipv4Pool: e.pool, ipv4: e.range, node: p.node })
+        t.equal(rows[0].ipv4.split('/')[0], nic(p, e.nic).address, 'the address the pod got')
+      }
+      t.ok(r.pings.length >= 6)
+      for (const p of r.pings) t.ok(p.ok, `${p.from} → ${p.to} (${p.target})`)
+      t.ok(Object.values(r.allocatedAfterDelete).every((n) => n === 0), 'nothing stays allocated once the pods are gone')
+      t.match(r.pools, new RegExp(`${e.pool}\\s+4\\s+\\S+\\s+2\\s`), 'kubectl get sp counts the two pods')
+    })
+  }
+
+  t.test('calico-overlay: the tables are §B.12 and contain what the Calico walkthrough prints', async (t) => {
+    const doc = section('Overlay mode, default route kept on eth0')
+    for (const p of report('calico-overlay').pods) {
+      const e = nic(p, 'eth0').address
+      const g = nic(p, 'eth0').gateway!
+      const m = nic(p, 'net1').address
+      const n = p.nodeAddress
+      const podSubnet = g.replace(/\.1$/, '.0/24')
+      t.strictSame(p.rules, ['0: from all lookup local', `32764: from ${e} lookup 100`, `32765: from ${m} lookup 101`, '32766: from all lookup main', '32767: from all lookup default'])
+      t.strictSame(
+        p.tables.main,
+        [
+          `default via ${g} dev eth0`,
+          `${g} dev eth0 scope link src ${e}`,
+          `${podSubnet} via ${g} dev eth0 src ${e}`,
+          `10.6.0.0/16 dev net1 proto kernel scope link src ${m}`,
+          `${n} dev eth0 scope link src ${e}`,
+          `10.233.64.0/18 via ${g} dev eth0 src ${e}`,
+          `10.233.0.0/18 via ${g} dev eth0 src ${e}`,
+          `169.254.0.0/16 via ${g} dev eth0 src ${e}`,
+        ].sort(),
+      )
+      t.strictSame(p.tables['100'], [`default via ${g} dev eth0`])
+      t.strictSame(p.tables['101'], [`${g} dev eth0 scope link src ${e}`, `${n} dev eth0 scope link src ${e}`, `default via 10.6.0.1 dev net1`, `10.6.0.0/16 dev net1 scope link src ${m}`].sort())
+      // ptp's node end (g) answers for the node, as 10.6.212.132 does in the document; its rule names the node for net1's address (see the document's note)
+      const addresses = { '10.6.212.132': [n, g, m], '10.233.73.210': [e], '10.6.212.145': [m], '169.254.1.1': [g] }
+      const ours: Record<string, string[]> = { 'ip rule': p.rules, 'ip route': p.tables.main, 'ip route show table 100': p.tables['100'], 'ip route show table 101': p.tables['101'] }
+      for (const [command, lines] of doc) {
+        for (const line of lines) {
+          // the document's table 101 also lists the cluster CIDRs; §B.12 (the code) routes them in main only
+          if (command === 'ip route show table 101' && /^10\.233\.(0|64)\.0\/18 via/.test(line)) {
+            t.ok(contains(p.tables.main, line, addresses) && !contains(p.tables['101'], line, addresses), `table 101 as printed, in main as §B.12 says: "${line}"`)
+          } else t.ok(contains(ours[command], line, addresses), `${command}: "${line}"`)
+        }
+      }
+    }
+  })
+
+  t.test('cilium-overlay: default route on net1; the tables are §B.12 with default-route-nic net1, eth0 routes in 101 where the document prints 100 (§E.1 4)', async (t) => {
+    const doc = section('Overlay mode, default route moved to net1')
+    for (const p of report('cilium-overlay').pods) {
+      const e = nic(p, 'eth0').address
+      const g = nic(p, 'eth0').gateway!
+      const m = nic(p, 'net1').address
+      const n = p.nodeAddress
+      const podSubnet = g.replace(/\.1$/, '.0/24')
+      t.strictSame(p.rules, ['0: from all lookup local', `32765: from ${e} lookup 101`, '32766: from all lookup main', '32767: from all lookup default'])
+      t.strictSame(
+        p.tables.main,
+        [
+          `default via 10.6.0.1 dev net1`,
+          `10.6.0.0/16 dev net1 proto kernel scope link src ${m}`,
+          `${g} dev eth0 scope link src ${e}`,
+          `${podSubnet} via ${g} dev eth0 src ${e}`,
+          `${n} dev eth0 scope link src ${e}`,
+          `10.233.64.0/18 via ${g} dev eth0 src ${e}`,
+          `10.233.0.0/18 via ${g} dev eth0 src ${e}`,
+          `169.254.0.0/16 via ${g} dev eth0 src ${e}`,
+        ].sort(),
+      )
+      t.strictSame(
+        p.tables['101'],
+        [
+          `default via ${g} dev eth0`,
+          `${g} dev eth0 scope link src ${e}`,
+          `${podSubnet} via ${g} dev eth0 src ${e}`,
+          `${n} dev eth0 scope link src ${e}`,
+          `10.233.64.0/18 via ${g} dev eth0 src ${e}`,
+          `10.233.0.0/18 via ${g} dev eth0 src ${e}`,
+          `169.254.0.0/16 via ${g} dev eth0 src ${e}`,
+        ].sort(),
+      )
+      t.notOk('100' in p.tables, 'no table 100')
+      const addresses = { '10.233.120.101': [e], '10.233.65.96': [g], '10.6.212.131': [n], '10.6.212.132': [g], '10.6.212.202': [m] }
+      for (const line of doc.get('ip route')!) t.ok(contains(p.tables.main, line, addresses), `ip route: "${line}"`)
+      for (const line of doc.get('ip route show table 100')!) t.ok(contains(p.tables['101'], line, addresses), `table 100 as printed, in 101: "${line}"`)
+      t.ok(contains(p.rules, 'from 10.233.120.101 lookup 101', addresses), "the rule for eth0's address, to 101")
+      t.notOk(p.rules.some((r) => r.includes(' to ')), 'none of the printed `to …` rules')
+    }
+  })
+
+  for (const [id, podCIDRRoute] of [
+    ['macvlan-underlay', true],
+    ['cilium-kpr-underlay', false],
+  ] as const) {
+    t.test(`${id}: the tables are §B.11${podCIDRRoute ? '' : ' without the pod CIDR (podCIDRType none)'} and contain what the underlay walkthrough prints`, async (t) => {
+      const doc = section('Underlay mode')
+      for (const p of report(id).pods) {
+        const a = nic(p, 'eth0').address
+        const gw = nic(p, 'eth0').gateway!
+        const n = p.nodeAddress
+        const subnet = `${gw.split('.').slice(0, 2).join('.')}.0.0/16`
+        t.strictSame(p.rules, ['0: from all lookup local', '1000: from all fwmark 0x1 lookup 100', '32766: from all lookup main', '32767: from all lookup default'])
+        t.strictSame(
+          p.tables.main,
+          [
+            `default via ${gw} dev eth0`,
+            `${subnet} dev eth0 proto kernel scope link src ${a}`,
+            `${n} dev veth0 scope link src ${a}`,
+            ...(podCIDRRoute ? [`10.233.64.0/18 via ${n} dev veth0 src ${a}`] : []),
+            `10.233.0.0/18 via ${n} dev veth0 src ${a}`,
+            `169.254.0.0/16 via ${n} dev veth0 src ${a}`,
+          ].sort(),
+        )
+        t.strictSame(p.tables['100'], [`default via ${n} dev veth0 src ${a}`])
+        t.strictSame(p.tables['101'], [`${n} dev veth0 scope link src ${a}`])
+        // the document's 10.233.64.0/18 is its service CIDR ("as printed")
+        const addresses = { '10.6.212.101': [n], '10.6.212.241': [a], '10.6.0.0/16': [subnet], '10.6.0.1': [gw], '10.233.64.0/18': ['10.233.64.0/18', '10.233.0.0/18'] }
+        for (const line of doc.get('ip route')!) t.ok(contains(p.tables.main, line, addresses), `ip route: "${line}"`)
+      }
+    })
+  }
+}
