@@ -57,14 +57,30 @@ export type CertificateWork = 'reuse' | 'issue-leaf' | 'issue-all'
 
 export async function ensureServingCertificate(options: ServingCertificateOptions): Promise<ServingCertificate> {
   const now = options.now ?? new Date()
-  const wanted = wantedCertificate(options)
   const files = readCertificateFiles(options.dir)
-  const work = decideCertificateWork(files, wanted, now)
-  if (work === 'reuse') {
-    await restrictKeyFiles(options.dir)
-    const { caPem, certPem, keyPem } = files as Required<CertificateFiles>
-    return { caPem, certPem, keyPem, notAfter: new X509Certificate(certPem).validToDate, renewed: false }
+  const issued = await issueCertificateFiles(files, options, now)
+  if (issued.work === 'reuse') await restrictKeyFiles(options.dir)
+  else {
+    const { caPem, caKeyPem, certPem, keyPem } = issued.files
+    await writeCertificateFiles(options.dir, issued.work === 'issue-all' ? { caPem, caKeyPem, certPem, keyPem } : { certPem, keyPem })
   }
+  return servingCertificateOf(issued.files, issued.work !== 'reuse')
+}
+
+/** The files of a usable pair: ca.key may be absent when someone else (cert-manager) issues them. */
+export type ServingFiles = Required<Omit<CertificateFiles, 'caKeyPem'>> & Pick<CertificateFiles, 'caKeyPem'>
+
+export interface IssuedCertificateFiles {
+  /** ca.key included when this process issued them */
+  files: ServingFiles
+  work: CertificateWork
+}
+
+/** What `files` should become so that they serve what `options` asks; the files given are returned as they are when they do. */
+export async function issueCertificateFiles(files: CertificateFiles, options: Omit<ServingCertificateOptions, 'dir'>, now: Date = options.now ?? new Date()): Promise<IssuedCertificateFiles> {
+  const wanted = wantedCertificate(options)
+  const work = decideCertificateWork(files, wanted, now)
+  if (work === 'reuse') return { files: files as ServingFiles, work }
 
   const notBefore = new Date(now.getTime() - clockSkewMs)
   let ca: CertificateAuthority
@@ -85,9 +101,11 @@ export async function ensureServingCertificate(options: ServingCertificateOption
     notBefore,
     notAfter: new Date(Math.min(now.getTime() + wanted.leafValidityMs, caNotAfter)),
   })
-  const written: CertificateFiles = work === 'issue-all' ? { caPem: ca.certPem, caKeyPem: ca.keyPem, certPem, keyPem } : { certPem, keyPem }
-  await writeCertificateFiles(options.dir, written)
-  return { caPem: ca.certPem, certPem, keyPem, notAfter: new X509Certificate(certPem).validToDate, renewed: true }
+  return { files: { caPem: ca.certPem, caKeyPem: ca.keyPem, certPem, keyPem }, work }
+}
+
+export function servingCertificateOf(files: ServingFiles, renewed: boolean): ServingCertificate {
+  return { caPem: files.caPem, certPem: files.certPem, keyPem: files.keyPem, notAfter: new X509Certificate(files.certPem).validToDate, renewed }
 }
 
 export function wantedCertificate(options: Omit<ServingCertificateOptions, 'dir'>): WantedCertificate {

@@ -3,6 +3,7 @@
 // At start:        const tls = await ensureServingCertificate({ dir, service, namespace, dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] })
 // Renew in place:  startCertificateRenewal({ dir, service, namespace, onRenewed: (b) => server.setSecureContext({ cert: b.certPem, key: b.keyPem }) })
 // Mounted Secret:  watchCertificateFiles(dir, (p) => server.setSecureContext({ cert: p.certPem, key: p.keyPem }))
+// Kept elsewhere:  issueCertificateFiles(filesReadFromTheSecret, { service, namespace }) → { files, work } to write back unless work is 'reuse'
 
 export { ensureServingCertificate } from './ensure.ts'
 export type { ServingCertificate, ServingCertificateOptions } from './ensure.ts'
@@ -10,3 +11,7 @@ export { startCertificateRenewal, watchCertificateFiles } from './renewal.ts'
 export type { CertificateRenewalOptions, CertificateWatchOptions, ServingPair } from './renewal.ts'
 export { serviceDnsNames } from './generate.ts'
 export { certificateFileNames } from './store.ts'
+export { issueCertificateFiles, servingCertificateOf, decideCertificateWork, wantedCertificate } from './ensure.ts'
+export type { IssuedCertificateFiles, ServingFiles, CertificateWork } from './ensure.ts'
+export type { CertificateFiles } from './store.ts'
+export { createProvisionalPair } from './provisional.ts'

@@ -29,6 +29,8 @@ export interface PoolWriter {
   reserve(pool: string, want: ReserveWant): Promise<ReserveOutcome>
   /** Removes the records `matches` selects; resolves with how many went. */
   release(pool: string, matches: (r: PoolRecord) => boolean): Promise<number>
+  /** Resolves once every batch queued so far (and any queued meanwhile) is written or failed: a stopping server waits for it. */
+  flush(): Promise<void>
   readonly stats: PoolWriterStats
 }
 
@@ -54,6 +56,7 @@ export function createPoolWriter(o: PoolWriterOptions): PoolWriter {
   const queues = new Map<string, PoolQueue>()
   const stats: PoolWriterStats = { writes: 0, conflicts: 0, batches: 0 }
   const maxAttempts = o.maxAttempts ?? 30
+  let idleWaiters: (() => void)[] = []
   // a pool as this writer's own writes left it, and the versions those writes replaced: until the
   // cache shows the last one, the next batch starts from it instead of a stale copy that must conflict
   const written = new Map<string, { replaced: Set<string>; pool: SpiderIPPool }>()
@@ -101,6 +104,11 @@ export function createPoolWriter(o: PoolWriterOptions): PoolWriter {
       queues.delete(name)
       // idle: keep the own copy only while the cache is still behind it
       knownPool(name)
+      if (queues.size === 0) {
+        const waiters = idleWaiters
+        idleWaiters = []
+        waiters.forEach((w) => w())
+      }
     }
   }
 
@@ -159,5 +167,6 @@ export function createPoolWriter(o: PoolWriterOptions): PoolWriter {
     stats,
     reserve: (pool, want) => new Promise((done, fail) => enqueue(pool, { kind: 'reserve', want, done, fail })),
     release: (pool, matches) => new Promise((done, fail) => enqueue(pool, { kind: 'release', matches, done, fail })),
+    flush: () => (queues.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve))),
   }
 }

@@ -39,6 +39,18 @@ export interface ConfigMap extends AnyObject {
   binaryData?: Record<string, string>
 }
 
+/** v1 Secret; `data` values are base64. */
+export interface Secret extends AnyObject {
+  type?: string
+  data?: Record<string, string>
+  stringData?: Record<string, string>
+}
+
+/** admissionregistration.k8s.io/v1 Mutating- or ValidatingWebhookConfiguration, as far as the caBundle is concerned. */
+export interface WebhookConfiguration extends AnyObject {
+  webhooks?: { name: string; clientConfig?: { caBundle?: string; url?: string; service?: Record<string, unknown> } }[]
+}
+
 /** coordination.k8s.io/v1 Lease; the times are MicroTime strings (RFC 3339 with microseconds). */
 export interface Lease extends KubeObject {
   metadata: ObjectMeta
@@ -61,7 +73,7 @@ export const resources = {
   pods: resource<AnyObject>('', 'v1', 'pods', 'Pod', true, true),
   nodes: resource<AnyObject>('', 'v1', 'nodes', 'Node', false, true),
   configmaps: resource<ConfigMap>('', 'v1', 'configmaps', 'ConfigMap', true, false),
-  secrets: resource<AnyObject>('', 'v1', 'secrets', 'Secret', true, false),
+  secrets: resource<Secret>('', 'v1', 'secrets', 'Secret', true, false),
   services: resource<AnyObject>('', 'v1', 'services', 'Service', true, true),
   events: resource<AnyObject>('', 'v1', 'events', 'Event', true, false),
   leases: resource<Lease>('coordination.k8s.io', 'v1', 'leases', 'Lease', true, false),
@@ -70,8 +82,8 @@ export const resources = {
   deployments: resource<AnyObject>('apps', 'v1', 'deployments', 'Deployment', true, true),
   daemonsets: resource<AnyObject>('apps', 'v1', 'daemonsets', 'DaemonSet', true, true),
   jobs: resource<AnyObject>('batch', 'v1', 'jobs', 'Job', true, true),
-  mutatingWebhookConfigurations: resource<AnyObject>('admissionregistration.k8s.io', 'v1', 'mutatingwebhookconfigurations', 'MutatingWebhookConfiguration', false, false),
-  validatingWebhookConfigurations: resource<AnyObject>('admissionregistration.k8s.io', 'v1', 'validatingwebhookconfigurations', 'ValidatingWebhookConfiguration', false, false),
+  mutatingWebhookConfigurations: resource<WebhookConfiguration>('admissionregistration.k8s.io', 'v1', 'mutatingwebhookconfigurations', 'MutatingWebhookConfiguration', false, false),
+  validatingWebhookConfigurations: resource<WebhookConfiguration>('admissionregistration.k8s.io', 'v1', 'validatingwebhookconfigurations', 'ValidatingWebhookConfiguration', false, false),
   networkAttachmentDefinitions: resource<NetworkAttachmentDefinition>('k8s.cni.cncf.io', 'v1', 'network-attachment-definitions', 'NetworkAttachmentDefinition', true, false),
   ippools: resource<SpiderIPPool>(spiderpool, 'v2beta1', 'spiderippools', 'SpiderIPPool', false, true),
   subnets: resource<SpiderSubnet>(spiderpool, 'v2beta1', 'spidersubnets', 'SpiderSubnet', false, true),

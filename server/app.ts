@@ -2,6 +2,7 @@
 // admission) over shared decorations (settings, cluster snapshot, metrics).
 import fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { STATUS_CODES } from 'node:http'
+import type { TlsOptions } from 'node:tls'
 import type { KindWebhook } from '../webhooks/kind.ts'
 import type { Settings } from '../webhooks/settings.ts'
 import type { ClusterSnapshot } from '../webhooks/cluster.ts'
@@ -27,8 +28,8 @@ export interface AppOptions {
   cluster: () => ClusterSnapshot
   /** /readyz answers 200 only while this returns true; absent: always ready */
   ready?: () => boolean
-  /** PEM key and certificate; absent: plain HTTP (tests with inject) */
-  https?: { key: string | Buffer; cert: string | Buffer }
+  /** PEM key and certificate, and any other https.createServer option (server/tls.ts); absent: plain HTTP (tests with inject) */
+  https?: TlsOptions & { key: string | Buffer; cert: string | Buffer; maxHeaderSize?: number }
   logger?: FastifyServerOptions['logger']
   /** the pod webhook's handler (/mutate--v1-pod); absent: the route is not served */
   pods?: ReviewHandler
@@ -42,7 +43,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // request loggers bind the request id only when they write a line
     ...(options.logger && { childLoggerFactory: lazyChild }),
     bodyLimit,
-    ...(options.https && { https: { key: options.https.key, cert: options.https.cert, minVersion: 'TLSv1.2' } }),
+    ...(options.https && { https: { minVersion: 'TLSv1.2', ...options.https } }),
   }
   const app = fastify(serverOptions) as unknown as FastifyInstance
 

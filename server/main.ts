@@ -6,7 +6,9 @@ import type { AddressInfo } from 'node:net'
 import type { Server as TLSServer } from 'node:tls'
 import { loadSettings } from './config.ts'
 import { defaultSettings } from '../webhooks/settings.ts'
-import { startWebhookServer } from './webhook.ts'
+import { readFile } from 'node:fs/promises'
+import { defaultTlsSecretName, startWebhookServer, type CertificateOptions } from './webhook.ts'
+import { webhookConfigurationName } from './webhook-configurations.ts'
 import { startLocalDefault } from './up.ts'
 
 export const usage = `Usage: spiderpool-ts <command> [flags]
@@ -27,8 +29,29 @@ spiderpool-ts up flags:
 
 spiderpool-ts webhook flags:
   --listen HOST:PORT     address to listen on (default 0.0.0.0:5722; [::1]:5722 for IPv6; port 0 picks a free one)
-  --tls-dir DIR          directory of ca.crt, ca.key, tls.crt, tls.key; a CA and serving certificate are
-                         generated there when missing or expiring, and replaced files are picked up live
+  --cert-source SOURCE   where the serving certificate lives (default files when --tls-dir is given):
+                           secret  in the Secret --tls-secret, shared by every replica: issued when missing,
+                                   expiring within 30 days or not for the Service's names (one replica's write
+                                   wins, the others take its pair); the CA is put into the caBundle of the
+                                   webhook configurations at start and on renewal; renewals by another replica
+                                   are picked up within 10 s without a restart. Needs a Kubernetes API.
+                           files   the directory --tls-dir (generated there, or mounted from cert-manager's
+                                   Secret; its cainjector fills the caBundle, this server does not)
+  --tls-dir DIR          with files: directory of ca.crt, ca.key, tls.crt, tls.key; a CA and serving certificate
+                         are generated there when missing or expiring, and replaced files are picked up live
+  --tls-secret NAME      with secret: the Secret in --namespace (default spiderpool-controller-server-certs)
+  --mutating-webhook-configuration NAME
+                         with secret: the MutatingWebhookConfiguration whose caBundle is kept (default spiderpool-controller)
+  --validating-webhook-configuration NAME
+                         with secret: the ValidatingWebhookConfiguration whose caBundle is kept (default spiderpool-controller)
+  --client-ca FILE       PEM CA: admission requests must present a client certificate it signed (the API
+                         server's, from its admission kubeconfig) or get 401; /healthz, /readyz and /metrics
+                         stay open for kubelet probes and metrics scrapers, which carry no such certificate
+  --shutdown-delay SECONDS
+                         on SIGTERM, how long /readyz answers 503 while requests are still served, so the
+                         Service drops this replica before it stops listening (default 0)
+  --drain-timeout SECONDS
+                         on SIGTERM, how long requests in flight may take before their connections are cut (default 10)
   --config FILE          Spiderpool's conf.yml (the spiderpool-conf ConfigMap); default: Spiderpool's defaults
   --kubeconfig FILE      the cluster to judge against (pools, subnets, namespaces, …); without it the
                          in-cluster service account when running in a pod, else an empty cluster
@@ -52,7 +75,15 @@ const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 export interface WebhookFlags {
   host: string
   port: number
-  tlsDir: string
+  certSource: 'files' | 'secret'
+  /** with certSource files */
+  tlsDir?: string
+  tlsSecret: string
+  mutatingWebhookConfiguration: string
+  validatingWebhookConfiguration: string
+  clientCa?: string
+  shutdownDelayMs: number
+  drainTimeoutMs: number
   config?: string
   kubeconfig?: string
   serviceName: string
@@ -75,6 +106,12 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: host === '' ? '0.0.0.0' : host, port }
 }
 
+function seconds(flag: string, text: string): number {
+  const value = Number(text)
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0) throw new UsageError(`${flag} ${text}: expected a number of seconds, 0 or more`)
+  return Math.round(value * 1000)
+}
+
 /** Flags of `webhook`; undefined when --help was asked. */
 export function parseWebhookFlags(args: string[]): WebhookFlags | undefined {
   const { values } = parseArgs({
@@ -83,7 +120,14 @@ export function parseWebhookFlags(args: string[]): WebhookFlags | undefined {
     allowPositionals: false,
     options: {
       listen: { type: 'string', default: '0.0.0.0:5722' },
+      'cert-source': { type: 'string' },
       'tls-dir': { type: 'string' },
+      'tls-secret': { type: 'string', default: defaultTlsSecretName },
+      'mutating-webhook-configuration': { type: 'string', default: webhookConfigurationName },
+      'validating-webhook-configuration': { type: 'string', default: webhookConfigurationName },
+      'client-ca': { type: 'string' },
+      'shutdown-delay': { type: 'string', default: '0' },
+      'drain-timeout': { type: 'string', default: '10' },
       config: { type: 'string' },
       kubeconfig: { type: 'string' },
       'service-name': { type: 'string', default: 'spiderpool-controller' },
@@ -93,13 +137,24 @@ export function parseWebhookFlags(args: string[]): WebhookFlags | undefined {
     },
   })
   if (values.help) return undefined
-  if (!values['tls-dir']) throw new UsageError('--tls-dir DIR is required')
+  const certSource = values['cert-source'] ?? (values['tls-dir'] !== undefined ? 'files' : undefined)
+  if (certSource === undefined) throw new UsageError('--tls-dir DIR is required, or --cert-source=secret to keep the certificate in a Secret')
+  if (certSource !== 'files' && certSource !== 'secret') throw new UsageError(`--cert-source ${certSource}: expected secret or files`)
+  if (certSource === 'files' && !values['tls-dir']) throw new UsageError('--tls-dir DIR is required with --cert-source=files')
+  if (certSource === 'secret' && values['tls-dir'] !== undefined) throw new UsageError('--tls-dir is for --cert-source=files; with secret the certificate lives in --tls-secret')
   if (!logLevels.includes(values['log-level'])) {
     throw new UsageError(`--log-level ${values['log-level']}: expected one of ${logLevels.join(', ')}`)
   }
   return {
     ...parseListen(values.listen),
+    certSource,
     tlsDir: values['tls-dir'],
+    tlsSecret: values['tls-secret'],
+    mutatingWebhookConfiguration: values['mutating-webhook-configuration'],
+    validatingWebhookConfiguration: values['validating-webhook-configuration'],
+    clientCa: values['client-ca'],
+    shutdownDelayMs: seconds('--shutdown-delay', values['shutdown-delay']),
+    drainTimeoutMs: seconds('--drain-timeout', values['drain-timeout']),
     config: values.config,
     kubeconfig: values.kubeconfig,
     serviceName: values['service-name'],
@@ -158,7 +213,18 @@ function untilSignal(log: { info(o: object, m: string): void; error(o: object, m
 async function serveWebhook(flags: WebhookFlags): Promise<void> {
   const settings = flags.config ? await loadSettings(flags.config) : defaultSettings()
   const kube = flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : process.env.KUBERNETES_SERVICE_HOST ? { inCluster: true } : undefined
-  const server = await startWebhookServer({ ...flags, settings, kube })
+  if (flags.certSource === 'secret' && !kube) throw new UsageError('--cert-source=secret needs a Kubernetes API: give --kubeconfig FILE or run in a pod')
+  const clientCaPem = flags.clientCa === undefined ? undefined : await readFile(flags.clientCa, 'utf8')
+  const certificate: CertificateOptions =
+    flags.certSource === 'files'
+      ? { source: 'files', dir: flags.tlsDir! }
+      : {
+          source: 'secret',
+          secretName: flags.tlsSecret,
+          mutatingWebhookConfiguration: flags.mutatingWebhookConfiguration,
+          validatingWebhookConfiguration: flags.validatingWebhookConfiguration,
+        }
+  const server = await startWebhookServer({ ...flags, certificate, clientCaPem, settings, kube })
   if (!kube) server.app.log.warn('no --kubeconfig and not in a pod: judging against an empty cluster (cross-object rules see nothing)')
   process.stdout.write(`listening on ${server.url}\n`)
   await untilSignal(server.app.log, server.close)

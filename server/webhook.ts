@@ -1,11 +1,12 @@
-// Starts the webhook server: settings, serving certificate (generated, renewed, hot-reloaded),
-// the cluster snapshot from informers when a Kubernetes API is given, and the app over HTTPS.
+// Starts the webhook server: settings, serving certificate (a directory or a shared Secret, renewed
+// and reloaded live), the cluster snapshot from informers when a Kubernetes API is given, the app
+// over HTTPS, and the orderly stop that lets in-flight admissions finish.
 import { isIP } from 'node:net'
 import type { AddressInfo } from 'node:net'
-import type { Server as TLSServer } from 'node:tls'
+import type { Server as HttpsServer } from 'node:https'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.ts'
-import { ensureServingCertificate, startCertificateRenewal, watchCertificateFiles } from '../certs/index.ts'
+import { createProvisionalPair, type ServingCertificate } from '../certs/index.ts'
 import { clusterFromObjects, type ClusterSnapshot } from '../webhooks/cluster.ts'
 import { allKinds } from '../webhooks/registry.ts'
 import type { Settings } from '../webhooks/settings.ts'
@@ -17,43 +18,74 @@ import { createPoolWriter, type PoolWriter } from '../kube/pool-writer.ts'
 import { resources } from '../kube/resources.ts'
 import { isNotFound } from '../kube/errors.ts'
 import { podReviewHandler } from './pod.ts'
+import { httpsServerOptions, secureContextOptions } from './tls.ts'
+import { requireClientCertificate } from './client-certificate.ts'
+import { keepServingCertificate, type CertificateLog, type ServingCertificateKeeper } from './serving-certificate.ts'
+import { webhookConfigurationName } from './webhook-configurations.ts'
+
+export const defaultTlsSecretName = 'spiderpool-controller-server-certs'
+
+/** `files`: --tls-dir (generated there, or mounted by cert-manager). `secret`: a Secret every replica shares, caBundle injected. */
+export type CertificateOptions =
+  | { source: 'files'; dir: string }
+  | {
+      source: 'secret'
+      /** default spiderpool-controller-server-certs, in `namespace` */
+      secretName?: string
+      mutatingWebhookConfiguration?: string
+      validatingWebhookConfiguration?: string
+      /** default 10 s */
+      checkEveryMs?: number
+    }
 
 export interface WebhookServerOptions {
   host: string
   port: number
-  tlsDir: string
+  /** the certificate directory (shorthand for `certificate: { source: 'files', dir }`) */
+  tlsDir?: string
+  certificate?: CertificateOptions
+  /** names the serving certificate carries besides the Service's; default `localhost` and the loopback and listen addresses with `files`, none with `secret` */
+  dnsNames?: readonly string[]
+  ipAddresses?: readonly string[]
+  /** PEM: admission requests must present a client certificate signed by it */
+  clientCaPem?: string
   settings: Settings
   /** the Kubernetes API to judge against; absent: an empty cluster (standalone, benchmarks) */
   kube?: ConfigSource
   serviceName: string
   namespace: string
   logLevel: string
+  /** on close, how long /readyz says 503 while still serving, so endpoints drop this replica first; default 0 */
+  shutdownDelayMs?: number
+  /** on close, how long in-flight requests may take before their connections are cut; default 10 s */
+  drainTimeoutMs?: number
 }
 
 export interface WebhookServer {
   app: FastifyInstance
   /** https://host:port */
   url: string
-  caPem: string
+  /** the CA of the pair served ('' until loaded) */
+  readonly caPem: string
+  /** the pair served, once loaded */
+  certificate(): ServingCertificate | undefined
+  /** resolves with the first real pair (at once with `files`; with `secret` once the Secret could be read or written) */
+  certificateLoaded: Promise<ServingCertificate>
   store?: Store
   cluster?: InformedCluster
   writer?: PoolWriter
   /** present with a Kubernetes API: reconcilers that run while this replica holds the lease */
   controllers?: Controllers
+  /** The orderly stop: /readyz 503, no new connections, in-flight requests finish (bounded), pool writes flushed, controllers stopped and the lease released. */
   close(): Promise<void>
 }
 
 const unspecified = new Set(['0.0.0.0', '::'])
 
 export async function startWebhookServer(o: WebhookServerOptions): Promise<WebhookServer> {
-  const certificate = {
-    dir: o.tlsDir,
-    service: o.serviceName,
-    namespace: o.namespace,
-    dnsNames: ['localhost'],
-    ipAddresses: ['127.0.0.1', '::1', ...(isIP(o.host) && !unspecified.has(o.host) ? [o.host] : [])],
-  }
-  const tls = await ensureServingCertificate(certificate)
+  const certificateOptions: CertificateOptions = o.certificate ?? (o.tlsDir !== undefined ? { source: 'files', dir: o.tlsDir } : undefined)!
+  if (!certificateOptions) throw new Error('give the certificate directory (tlsDir) or a certificate source')
+  if (certificateOptions.source === 'secret' && !o.kube) throw new Error('the certificate Secret needs a Kubernetes API (--kubeconfig or in-cluster)')
 
   let store: Store | undefined
   let cluster: InformedCluster | undefined
@@ -72,13 +104,48 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
     snapshot = () => empty
   }
 
+  let closing = false
+  let log: CertificateLog | undefined
+  let useCertificate: (pair: ServingCertificate, why: string) => void = () => {}
+  const local = certificateOptions.source === 'files'
+  const keeper: ServingCertificateKeeper = keepServingCertificate({
+    source: local
+      ? { kind: 'files', dir: certificateOptions.dir }
+      : {
+          kind: 'secret',
+          store: store!,
+          secret: { namespace: o.namespace, name: certificateOptions.secretName ?? defaultTlsSecretName },
+          webhookConfigurations: {
+            mutating: certificateOptions.mutatingWebhookConfiguration ?? webhookConfigurationName,
+            validating: certificateOptions.validatingWebhookConfiguration ?? webhookConfigurationName,
+          },
+          checkEveryMs: certificateOptions.checkEveryMs,
+        },
+    service: o.serviceName,
+    namespace: o.namespace,
+    dnsNames: o.dnsNames ?? (local ? ['localhost'] : []),
+    ipAddresses: o.ipAddresses ?? (local ? ['127.0.0.1', '::1', ...(isIP(o.host) && !unspecified.has(o.host) ? [o.host] : [])] : []),
+    log: { info: (fields, message) => log?.info(fields, message), warn: (fields, message) => log?.warn(fields, message) },
+    onChange: (pair, why) => useCertificate(pair, why),
+  })
+  // a directory answers at once; a Secret may wait on the API, meanwhile a provisional pair lets probes in
+  let first: ServingCertificate | undefined
+  let initial: { certPem: string; keyPem: string }
+  try {
+    first = local ? await keeper.loaded : undefined
+    initial = first ?? (await createProvisionalPair())
+  } catch (err) {
+    await cluster?.stop()
+    throw err
+  }
+
   const app = buildApp({
     kinds: allKinds,
     settings: o.settings,
     cluster: snapshot,
-    // decisions against a half-filled cache would be wrong: not ready until every informer synced
-    ready: () => cluster?.hasSynced() ?? true,
-    https: { key: tls.keyPem, cert: tls.certPem },
+    // decisions against a half-filled cache or with a pair the API server does not trust would be wrong
+    ready: () => !closing && keeper.current() !== undefined && (cluster?.hasSynced() ?? true),
+    https: httpsServerOptions(initial, o.clientCaPem),
     logger: { level: o.logLevel },
     pods: podReviewHandler({
       settings: o.settings,
@@ -88,20 +155,38 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
       readPool: store && (async (name) => store!.get(resources.ippools, name).catch((err) => (isNotFound(err) ? undefined : Promise.reject(err)))),
     }),
   })
-  const server = app.server as unknown as TLSServer
-  const useCertificate = (pair: { certPem: string; keyPem: string }, why: string): void => {
-    server.setSecureContext({ cert: pair.certPem, key: pair.keyPem, minVersion: 'TLSv1.2' })
-    app.log.info({ dir: o.tlsDir }, why)
+  if (o.clientCaPem !== undefined) app.addHook('onRequest', requireClientCertificate)
+  const server = app.server as unknown as HttpsServer
+  const certificateLog = app.log.child({ certificate: local ? certificateOptions.dir : `secret ${o.namespace}/${certificateOptions.secretName ?? defaultTlsSecretName}` })
+  log = certificateLog
+  useCertificate = (pair, why) => {
+    server.setSecureContext(secureContextOptions(pair, o.clientCaPem))
+    certificateLog.info({ notAfter: pair.notAfter.toISOString() }, why)
   }
-  const onCertificateError = (err: unknown): void => app.log.warn({ err }, 'serving certificate check failed')
-  const renewal = startCertificateRenewal({ ...certificate, onRenewed: (b) => useCertificate(b, 'serving certificate renewed'), onError: onCertificateError })
-  const watcher = watchCertificateFiles(o.tlsDir, (p) => useCertificate(p, 'serving certificate files replaced'), { onError: onCertificateError })
+  if (!first) void keeper.loaded.then((pair) => useCertificate(pair, 'serving the certificate from the Secret'))
+  keeper.start()
+
   const controllers = store && cluster ? startControllers({ store, cluster, log: app.log, namespace: o.namespace, writer, settings: o.settings }) : undefined
-  const close = async () => {
-    renewal.stop()
-    watcher.close()
+
+  let closed: Promise<void> | undefined
+  const close = () => (closed ??= shutDown())
+  async function shutDown(): Promise<void> {
+    closing = true
+    if (o.shutdownDelayMs) await new Promise((r) => setTimeout(r, o.shutdownDelayMs))
+    keeper.stop()
+    // fastify stops listening, answers 503 to requests arriving on open connections, and waits for those in flight
+    const drainTimeoutMs = o.drainTimeoutMs ?? 10_000
+    const cut = setTimeout(() => {
+      app.log.warn({ drainTimeoutMs }, 'requests still in flight: closing their connections')
+      server.closeAllConnections()
+    }, drainTimeoutMs)
+    try {
+      await app.close()
+    } finally {
+      clearTimeout(cut)
+    }
+    await writer?.flush()
     await controllers?.stop()
-    await app.close()
     await cluster?.stop()
   }
 
@@ -113,5 +198,18 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
   }
   const address = app.server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  return { app, url: `https://${host}:${address.port}`, caPem: tls.caPem, store, cluster, writer, controllers, close }
+  return {
+    app,
+    url: `https://${host}:${address.port}`,
+    get caPem() {
+      return keeper.current()?.caPem ?? ''
+    },
+    certificate: keeper.current,
+    certificateLoaded: keeper.loaded,
+    store,
+    cluster,
+    writer,
+    controllers,
+    close,
+  }
 }
