@@ -198,3 +198,26 @@ t.test('kubectl apply of the rendered chart on the local control plane', async (
   const smc = JSON.parse(await plane.ok(['get', 'smc', '-n', 'kube-system', 'macvlan-conf', '-o', 'json']))
   t.equal(smc.spec.cniType, 'custom')
 })
+
+t.test("the Deployment's arguments are ones the server's own flag parser accepts, in both certificate modes", async (t) => {
+  const { parseWebhookFlags } = await import('../../server/main.ts')
+  for (const set of [[], ['certManager.enabled=true'], ['ipam.enableIPv4=false', 'ipam.enableIPv6=true']]) {
+    const objects = renderChart(chartDir, { namespace: 'spiderpool-system', set }).objects
+    const deployment = objects.find((o) => o.kind === 'Deployment')!
+    const [command, ...args] = deployment.spec.template.spec.containers[0].args as string[]
+    t.equal(command, 'webhook')
+    const flags = parseWebhookFlags(args)
+    t.ok(flags, `parsed with ${set.join(' ') || 'default values'}`)
+    t.equal(flags!.namespace, 'spiderpool-system')
+    if (set.includes('certManager.enabled=true')) {
+      t.equal(flags!.certSource, 'files')
+      t.ok(deployment.spec.template.spec.volumes.some((v: any) => v.name === 'tls' && v.secret), 'the cert-manager Secret is mounted')
+    } else {
+      t.equal(flags!.certSource, 'secret')
+      t.equal(flags!.tlsSecret, 'spiderpool-controller-server-certs')
+      t.equal(flags!.mutatingWebhookConfiguration, objects.find((o) => o.kind === 'MutatingWebhookConfiguration')!.metadata.name)
+      t.equal(flags!.validatingWebhookConfiguration, objects.find((o) => o.kind === 'ValidatingWebhookConfiguration')!.metadata.name)
+    }
+    t.ok(flags!.shutdownDelayMs > 0, 'readiness drops before the listener closes')
+  }
+})

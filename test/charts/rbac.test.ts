@@ -24,19 +24,8 @@ const rawRequests: Record<string, { component: 'server' | 'cni'; group: string; 
   ],
 }
 
-// Granted for work in progress (the serving certificate kept in a Secret, the caBundle written into
-// the webhook configurations): allowed unused until that code lands, then it must leave this list.
-const pending = new Set([
-  'server /secrets create',
-  'server /secrets get',
-  'server /secrets update',
-  'server admissionregistration.k8s.io/mutatingwebhookconfigurations get',
-  'server admissionregistration.k8s.io/mutatingwebhookconfigurations update',
-  'server admissionregistration.k8s.io/mutatingwebhookconfigurations patch',
-  'server admissionregistration.k8s.io/validatingwebhookconfigurations get',
-  'server admissionregistration.k8s.io/validatingwebhookconfigurations update',
-  'server admissionregistration.k8s.io/validatingwebhookconfigurations patch',
-])
+// Granted ahead of the code that uses it: allowed unused, and it must leave this list once used.
+const pending = new Set<string>([])
 
 const accounts = { server: 'spiderpool-controller', cni: 'spiderpool-agent' } as const
 const key = (component: string, group: string, resource: string, verb: string) => `${component} ${group}/${resource} ${verb}`
