@@ -1,5 +1,6 @@
 // The command line: parses flags and runs `webhook` (the admission server) or `up` (the local
-// default: control plane + webhook server) until SIGINT or SIGTERM.
+// default: control plane + webhook server) until SIGINT or SIGTERM, or `init` (the chart's
+// default objects) until they exist.
 import { parseArgs } from 'node:util'
 import { isIP } from 'node:net'
 import type { AddressInfo } from 'node:net'
@@ -10,6 +11,9 @@ import { readFile } from 'node:fs/promises'
 import { defaultTlsSecretName, startWebhookServer, type CertificateOptions } from './webhook.ts'
 import { webhookConfigurationName } from './webhook-configurations.ts'
 import { startLocalDefault } from './up.ts'
+import { createDefaultObjects, defaultCoordinatorValues, type CoordinatorValues } from './init.ts'
+import { createStore } from '../kube/store.ts'
+import { createServerTransport } from '../kube/config.ts'
 
 export const usage = `Usage: spiderpool-ts <command> [flags]
 
@@ -17,6 +21,9 @@ Commands:
   up         start the local default on this machine: a Kubernetes-API-compatible control plane,
              the webhook server registered with it, and a kubeconfig for kubectl
   webhook    serve the admission webhooks over HTTPS
+  init       create the default SpiderCoordinator (and a default SpiderMultusConfig) unless they
+             exist, waiting while the API or the webhook is not ready yet; what the chart's
+             post-install Job runs
   install-cni
              copy the CNI plugins (spiderpool, coordinator; npm run build:cni) to a node's CNI
              directory and write the kubeconfig they use
@@ -59,6 +66,24 @@ spiderpool-ts webhook flags:
   --namespace NS         namespace of that Service (default kube-system)
   --log-level LEVEL      fatal, error, warn, info, debug, trace or silent (default info)
   -h, --help             print this help
+
+spiderpool-ts init flags:
+  --kubeconfig FILE      the cluster (default: the in-cluster service account)
+  --coordinator-mode MODE
+                         spec.mode of the SpiderCoordinator "default" (default auto)
+  --coordinator-pod-cidr-type TYPE
+                         its spec.podCIDRType (default auto)
+  --coordinator-tune-pod-routes true|false
+                         its spec.tunePodRoutes (default true)
+  --coordinator-hijack-cidr CIDR[,CIDR…]
+                         its spec.hijackCIDR, repeatable (default 169.254.0.0/16; an empty value: none)
+  --no-coordinator       create no SpiderCoordinator
+  --default-multus-config NAME
+                         also create a SpiderMultusConfig NAME (cniType custom): Multus' clusterNetwork
+  --namespace NS         its namespace (default kube-system)
+  --timeout SECONDS      give up after this long while the API or webhook is not ready (default 300)
+  An object that exists is left as it is (it is the user's). Exits 0 once all exist; 1 on a
+  refusal (422 Invalid, 403 Forbidden, …), at once and with the API's message, or on timeout.
 
 spiderpool-ts install-cni flags:
   --bin-dir DIR          where the runtime finds CNI plugins (default /opt/cni/bin)
@@ -193,6 +218,67 @@ export function parseUpFlags(args: string[]): UpFlags | undefined {
   return { dataDir: values['data-dir'], apiHost: api.host, apiPort: api.port, config: values.config, logLevel: values['log-level'] }
 }
 
+export interface InitFlags {
+  kubeconfig?: string
+  /** undefined with --no-coordinator */
+  coordinator?: CoordinatorValues
+  multusConfig?: { name: string; namespace: string }
+  timeoutMs: number
+}
+
+const splitList = (values: string[]) => values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '')
+
+/** Flags of `init`; undefined when --help was asked. */
+export function parseInitFlags(args: string[]): InitFlags | undefined {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    allowNegative: true,
+    options: {
+      kubeconfig: { type: 'string' },
+      coordinator: { type: 'boolean', default: true },
+      'coordinator-mode': { type: 'string', default: defaultCoordinatorValues.mode },
+      'coordinator-pod-cidr-type': { type: 'string', default: defaultCoordinatorValues.podCIDRType },
+      'coordinator-tune-pod-routes': { type: 'string', default: String(defaultCoordinatorValues.tunePodRoutes) },
+      'coordinator-hijack-cidr': { type: 'string', multiple: true },
+      'default-multus-config': { type: 'string' },
+      namespace: { type: 'string', default: 'kube-system' },
+      timeout: { type: 'string', default: '300' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help) return undefined
+  const tune = values['coordinator-tune-pod-routes']
+  if (tune !== 'true' && tune !== 'false') throw new UsageError(`--coordinator-tune-pod-routes ${tune}: expected true or false`)
+  const hijack = values['coordinator-hijack-cidr']
+  if (values['default-multus-config'] === '') throw new UsageError('--default-multus-config: give a name')
+  if (!values.coordinator && values['default-multus-config'] === undefined) throw new UsageError('--no-coordinator without --default-multus-config: nothing to create')
+  return {
+    kubeconfig: values.kubeconfig,
+    coordinator: values.coordinator
+      ? {
+          mode: values['coordinator-mode'],
+          podCIDRType: values['coordinator-pod-cidr-type'],
+          tunePodRoutes: tune === 'true',
+          hijackCIDR: hijack === undefined ? [...defaultCoordinatorValues.hijackCIDR] : splitList(hijack),
+        }
+      : undefined,
+    multusConfig: values['default-multus-config'] === undefined ? undefined : { name: values['default-multus-config'], namespace: values.namespace },
+    timeoutMs: seconds('--timeout', values.timeout),
+  }
+}
+
+async function runInit(flags: InitFlags): Promise<void> {
+  const transport = await createServerTransport(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : { inCluster: true })
+  try {
+    const log = (line: string) => process.stdout.write(`${line}\n`)
+    await createDefaultObjects(createStore(transport), { coordinator: flags.coordinator, multusConfig: flags.multusConfig, timeoutMs: flags.timeoutMs, log })
+  } finally {
+    transport.close()
+  }
+}
+
 /** Resolves on SIGINT or SIGTERM, after `stop` has run. */
 function untilSignal(log: { info(o: object, m: string): void; error(o: object, m: string): void }, stop: () => Promise<void>): Promise<void> {
   return new Promise<void>((resolve) => {
@@ -264,6 +350,12 @@ export async function runCli(argv: string[]): Promise<number> {
       // loaded only here: the server never needs the CNI side
       const { installCniCommand } = await import('../cni/install.ts')
       if (installCniCommand(rest) === undefined) process.stdout.write(usage)
+      return 0
+    }
+    if (command === 'init') {
+      const flags = parseInitFlags(rest)
+      if (flags === undefined) process.stdout.write(usage)
+      else await runInit(flags)
       return 0
     }
     if (command === 'webhook' || command === 'up') {

@@ -106,6 +106,7 @@ const builtins: Resource[] = [
   builtin({ ...apps, kind: 'ReplicaSet', plural: 'replicasets', shortNames: ['rs'] }),
   builtin({ ...apps, kind: 'DaemonSet', plural: 'daemonsets', shortNames: ['ds'] }),
   builtin({ ...apps, kind: 'StatefulSet', plural: 'statefulsets', shortNames: ['sts'] }),
+  builtin({ group: 'batch', version: 'v1', kind: 'Job', plural: 'jobs', namespaced: true, categories: ['all'], hasStatus: true, hasGeneration: true }),
   builtin({ ...core, kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true, shortNames: ['sa'] }),
   builtin({ ...rbac, kind: 'ClusterRole', plural: 'clusterroles', namespaced: false }),
   builtin({ ...rbac, kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', namespaced: false }),

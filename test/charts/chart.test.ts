@@ -6,6 +6,10 @@ import path from 'node:path'
 import t from 'tap'
 import { parse } from 'yaml'
 import { renderChart } from '../../scripts/chart/chart.ts'
+import { createStore } from '../../kube/store.ts'
+import { createServerTransport } from '../../kube/config.ts'
+import { parseInitFlags, type InitFlags } from '../../server/main.ts'
+import { createDefaultObjects } from '../../server/init.ts'
 import { webhookConfigurations } from '../../server/webhook-configurations.ts'
 import { allKinds } from '../../webhooks/registry.ts'
 import { parseSettings } from '../../webhooks/settings.ts'
@@ -34,6 +38,12 @@ const one = (objects: any[], kind: string, name?: string) => {
   const found = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name))
   if (found.length !== 1) throw new Error(`expected one ${kind}${name ? ` ${name}` : ''}, found ${found.length}`)
   return found[0]
+}
+/** The init Job's flags, as `spiderpool-ts init` parses them. */
+const initFlagsOf = (objects: any[]): InitFlags => {
+  const [command, ...args] = one(objects, 'Job', 'spiderpool-init').spec.template.spec.containers[0].args as string[]
+  if (command !== 'init') throw new Error(`the Job runs ${command}, not init`)
+  return parseInitFlags(args)!
 }
 const settingsOf = (objects: any[]) => parseSettings(parse(one(objects, 'ConfigMap', 'spiderpool-conf').data['conf.yml']))
 const withoutCaBundle = (webhooks: any[]) =>
@@ -119,24 +129,39 @@ for (const namespace of ['kube-system', 'spiderpool-system']) {
       t.ok(roles.some((r) => r.metadata.name === b.roleRef.name), `${b.kind} ${b.metadata.name} refers to a role the chart creates`)
       for (const s of b.subjects) t.ok(s.namespace === namespace && accounts.includes(s.name), `${b.metadata.name} binds ${s.name}`)
     }
-    const coordinator = one(objects, 'SpiderCoordinator', 'default')
-    t.match(coordinator.spec, { mode: 'auto', podCIDRType: 'auto' })
-    t.equal(byKind(objects, 'SpiderMultusConfig').length, 0, 'no default SpiderMultusConfig without defaultCniCRName')
+    t.equal(byKind(objects, 'SpiderCoordinator').length + byKind(objects, 'SpiderMultusConfig').length, 0, 'no object the webhook must admit is installed by Helm itself')
+    const job = one(objects, 'Job', 'spiderpool-init')
+    t.equal(job.metadata.annotations['helm.sh/hook'], 'post-install,post-upgrade', 'init runs after install and after each upgrade')
+    t.equal(job.metadata.annotations['helm.sh/hook-delete-policy'], 'before-hook-creation,hook-succeeded', 'a failed init Job stays for its log; a new one replaces it')
+    t.ok(job.spec.backoffLimit > 0, 'a failed pod is retried')
+    t.equal(job.spec.template.spec.restartPolicy, 'Never')
+    t.equal(job.spec.template.spec.serviceAccountName, pod.spec.serviceAccountName, 'init runs as the controller, whose Role grants what it creates')
+    t.equal(job.spec.template.spec.hostNetwork, true, 'init, like the webhook, needs no pod network')
+    t.same(initFlagsOf(objects), {
+      kubeconfig: undefined,
+      coordinator: { mode: 'auto', podCIDRType: 'auto', tunePodRoutes: true, hijackCIDR: ['169.254.0.0/16'] },
+      multusConfig: undefined,
+      timeoutMs: 240_000,
+    }, 'the Job asks for the default SpiderCoordinator of values.yaml and no SpiderMultusConfig')
     t.equal(byKind(objects, 'Certificate').length, 0, 'no cert-manager objects by default')
   })
 }
 
 t.test('values reach what they configure', async (t) => {
   const render = (...set: string[]) => renderChart(chartDir, { namespace: 'kube-system', set }).objects
-  t.match(one(render('coordinator.mode=overlay'), 'SpiderCoordinator').spec, { mode: 'overlay' })
-  t.match(one(render('coordinator.podCIDRType=none'), 'SpiderCoordinator').spec, { podCIDRType: 'none' })
-  t.equal(byKind(render('coordinator.enabled=false'), 'SpiderCoordinator').length, 0)
+  t.match(initFlagsOf(render('coordinator.mode=overlay')).coordinator, { mode: 'overlay' })
+  t.match(initFlagsOf(render('coordinator.podCIDRType=none')).coordinator, { podCIDRType: 'none' })
+  t.match(initFlagsOf(render('coordinator.tunePodRoutes=false')).coordinator, { tunePodRoutes: false })
+  t.same(initFlagsOf(render('coordinator.hijackCIDR={10.96.0.0/12,fd00::/108}')).coordinator!.hijackCIDR, ['10.96.0.0/12', 'fd00::/108'])
+  t.same(initFlagsOf(render('coordinator.hijackCIDR={}')).coordinator!.hijackCIDR, [], 'no hijackCIDR is an empty list, not the default')
+  t.equal(byKind(render('coordinator.enabled=false'), 'Job').length, 0, 'nothing to create, no init Job')
 
   const withCni = render('multus.multusCNI.defaultCniCRName=macvlan-conf')
-  const smc = one(withCni, 'SpiderMultusConfig', 'macvlan-conf')
-  t.match(smc, { metadata: { namespace: 'kube-system' }, spec: { cniType: 'custom' } }, 'the default SpiderMultusConfig in the release namespace, as Spiderpool creates it')
+  t.same(initFlagsOf(withCni).multusConfig, { name: 'macvlan-conf', namespace: 'kube-system' }, 'the default SpiderMultusConfig in the release namespace, as Spiderpool creates it')
   t.match(settingsOf(withCni), { clusterNetwork: 'macvlan-conf', multusNamespace: 'kube-system' }, 'and it is the clusterNetwork the webhook assumes')
-  t.equal(smc.metadata.annotations['helm.sh/resource-policy'], 'keep', 'it is the user’s after install')
+  const onlyCni = initFlagsOf(render('coordinator.enabled=false', 'multus.multusCNI.defaultCniCRName=macvlan-conf'))
+  t.equal(onlyCni.coordinator, undefined, 'coordinator.enabled=false: init creates the SpiderMultusConfig only')
+  t.equal(onlyCni.multusConfig?.name, 'macvlan-conf')
 
   const plugins = one(render('plugins.installCNI=true'), 'DaemonSet').spec.template.spec.initContainers
   t.same(plugins.map((c: any) => c.name), ['install-cni-plugins', 'install-cni'], 'installCNI adds the plugins copy before install-cni')
@@ -193,10 +218,25 @@ t.test('kubectl apply of the rendered chart on the local control plane', async (
       t.equal(got.code, 0, `${seed}: ${ref} is stored: ${got.stderr}`)
     }
   }
-  const coordinator = JSON.parse(await plane.ok(['get', 'spidercoordinator', 'default', '-o', 'json']))
-  t.equal(coordinator.spec.podCIDRType, 'none', 'the last seed applied (004, podCIDRType=none) is what is stored')
-  const smc = JSON.parse(await plane.ok(['get', 'smc', '-n', 'kube-system', 'macvlan-conf', '-o', 'json']))
-  t.equal(smc.spec.cniType, 'custom')
+})
+
+t.test("the init Job's arguments, run against the local control plane, create what each seed's values ask for", async (t) => {
+  const plane = await startTestControlPlane(t)
+  const transport = await createServerTransport({ kubeconfig: plane.cp.kubeconfigPath })
+  t.teardown(() => transport.close())
+  const store = createStore(transport)
+  for (const { seed, set } of [{ seed: 'default values', set: [] as string[] }, ...seeds]) {
+    const flags = initFlagsOf(renderChart(chartDir, { namespace: 'kube-system', set }).objects)
+    await plane.kubectl(['delete', 'spidercoordinator', 'default', '--ignore-not-found'])
+    await plane.kubectl(['delete', 'smc', '-n', 'kube-system', '--all'])
+    await createDefaultObjects(store, { coordinator: flags.coordinator, multusConfig: flags.multusConfig, timeoutMs: 10_000 })
+    const coordinator = JSON.parse(await plane.ok(['get', 'spidercoordinator', 'default', '-o', 'json']))
+    const value = (key: string, fallback: string) => set.find((x) => x.startsWith(`${key}=`))?.split('=')[1] ?? fallback
+    t.match(coordinator.spec, { mode: value('coordinator.mode', 'auto'), podCIDRType: value('coordinator.podCIDRType', 'auto'), hijackCIDR: ['169.254.0.0/16'] }, `${seed}: the SpiderCoordinator`)
+    const cni = value('multus.multusCNI.defaultCniCRName', '')
+    const smcs = JSON.parse(await plane.ok(['get', 'smc', '-n', 'kube-system', '-o', 'json'])).items
+    t.same(smcs.map((x: any) => [x.metadata.name, x.spec.cniType]), cni ? [[cni, 'custom']] : [], `${seed}: the SpiderMultusConfig`)
+  }
 })
 
 t.test("the Deployment's arguments are ones the server's own flag parser accepts, in both certificate modes", async (t) => {

@@ -233,7 +233,7 @@ t.test('Table output: NAME, the printer columns and PartialObjectMetadata rows',
 t.test('discovery, version and openapi', async (t) => {
   const apis = (await api('GET', '/apis')).json
   t.equal(apis.kind, 'APIGroupList')
-  t.same(apis.groups.map((g: any) => g.name).sort(), ['admissionregistration.k8s.io', 'apiextensions.k8s.io', 'apps', 'coordination.k8s.io', 'k8s.cni.cncf.io', 'policy', 'rbac.authorization.k8s.io', 'spiderpool.spidernet.io'])
+  t.same(apis.groups.map((g: any) => g.name).sort(), ['admissionregistration.k8s.io', 'apiextensions.k8s.io', 'apps', 'batch', 'coordination.k8s.io', 'k8s.cni.cncf.io', 'policy', 'rbac.authorization.k8s.io', 'spiderpool.spidernet.io'])
   t.match((await api('GET', '/api')).json, { kind: 'APIVersions', versions: ['v1'] })
   const core = (await api('GET', '/api/v1')).json
   t.match(core.resources.find((r: any) => r.name === 'pods'), { kind: 'Pod', namespaced: true, shortNames: ['po'] })
