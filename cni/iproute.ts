@@ -202,6 +202,8 @@ export type Step =
   | { sysctl: string; value: string; label: string; ifExists?: boolean }
   /** A program run unless `unless` succeeds (`iptables -C` before `iptables -A`). */
   | { exec: string[]; unless?: string[]; label: string }
+  /** An iptables rule (chain first) appended to `table` unless it is there; consecutive ones of a family and table run together. */
+  | { iptables: 4 | 6; table: string; rule: string[]; label: string }
 
 /** Consecutive ip lines of one family: one `ip -batch -` (tolerant ones too: a failure there resumes after it). */
 function ipGroupEnd(steps: Step[], i: number): number {
@@ -219,6 +221,46 @@ function ipGroupEnd(steps: Step[], i: number): number {
 
 const ipArgv = (family: 6 | undefined) => ['ip', ...(family === 6 ? ['-6'] : []), '-batch', '-']
 
+type IptablesStep = Extract<Step, { iptables: 4 | 6 }>
+const isIptables = (s: Step): s is IptablesStep => 'iptables' in s
+
+/** Consecutive iptables rules of one family and table. */
+function iptablesGroupEnd(steps: Step[], i: number): number {
+  const first = steps[i] as IptablesStep
+  let j = i + 1
+  while (j < steps.length) {
+    const s = steps[j]
+    if (!isIptables(s) || s.iptables !== first.iptables || s.table !== first.table) break
+    j++
+  }
+  return j
+}
+
+const iptablesBin = (family: 4 | 6) => (family === 6 ? 'ip6tables' : 'iptables')
+const iptablesCheck = (s: IptablesStep) => [iptablesBin(s.iptables), '-w', '5', '-t', s.table, '-C', ...s.rule]
+const iptablesAppend = (s: IptablesStep) => [iptablesBin(s.iptables), '-w', '5', '-t', s.table, '-A', ...s.rule]
+/** iptables-restore reads whitespace-separated words and its own quotes: rules made of other words stay one call each. */
+const restorable = (s: IptablesStep) => [s.table, ...s.rule].every((w) => /^[A-Za-z0-9_./:-]+$/.test(w))
+
+/**
+ * Shell lines that append each rule unless it is there. A table without any rule yet (a new pod)
+ * gets all of them from one `iptables-restore --noflush` in place of a check and an append per rule.
+ */
+function renderIptables(group: IptablesStep[]): string[] {
+  const oneByOne = group.map((s) => `${iptablesCheck(s).map(quote).join(' ')} >/dev/null 2>&1 || ${iptablesAppend(s).map(quote).join(' ')}`)
+  if (!group.every(restorable)) return oneByOne
+  const bin = iptablesBin(group[0].iptables)
+  const input = [`*${group[0].table}`, ...group.map((s) => `-A ${s.rule.join(' ')}`), 'COMMIT'].map(quote).join(' ')
+  return [
+    `rules=$(${bin}-save -t ${quote(group[0].table)} 2>/dev/null) || rules='-A ?'`,
+    `case "$rules" in *'-A '*)`,
+    ...oneByOne,
+    ';;',
+    `*) printf '%s\\n' ${input} | ${bin}-restore --wait=5 --noflush ;;`,
+    'esac',
+  ]
+}
+
 function sysctlFile(name: string): string {
   if (!/^[A-Za-z0-9_./-]+$/.test(name) || name.includes('..')) throw new Error(`not a sysctl name: ${name}`)
   return `/proc/sys/${name}`
@@ -232,6 +274,12 @@ function render(steps: Step[]): string {
     if ('ip' in step) {
       const j = ipGroupEnd(steps, i)
       lines.push(`${ipArgv(step.family).join(' ')} <<'@@EOF'`, ...steps.slice(i, j).map((s) => (s as { ip: string }).ip), '@@EOF')
+      i = j
+      continue
+    }
+    if (isIptables(step)) {
+      const j = iptablesGroupEnd(steps, i)
+      lines.push(...renderIptables(steps.slice(i, j) as IptablesStep[]))
       i = j
       continue
     }
@@ -286,9 +334,10 @@ async function applyDirect(netns: string | undefined, steps: Step[], timeoutMs?:
         return { index: i, message: (err as Error).message }
       }
     } else {
-      const guard = step.unless ? await runIn(undefined, step.unless, { timeoutMs }) : undefined
+      const [exec, unless] = isIptables(step) ? [iptablesAppend(step), iptablesCheck(step)] : [step.exec, step.unless]
+      const guard = unless ? await runIn(undefined, unless, { timeoutMs }) : undefined
       if (guard?.code !== 0) {
-        const r = await runIn(undefined, step.exec, { timeoutMs })
+        const r = await runIn(undefined, exec, { timeoutMs })
         if (r.code !== 0) return { index: i, message: (r.stderr || r.stdout).trim() || `exit code ${r.code}` }
       }
     }

@@ -10,11 +10,8 @@ export function stepOf(op: Op): Step {
   switch (op.op) {
     case 'sysctl':
       return op.ifExists ? { sysctl: op.key, value: op.value, ifExists: true, label } : { sysctl: op.key, value: op.value, label }
-    case 'iptables': {
-      const bin = op.family === 6 ? 'ip6tables' : 'iptables'
-      const rule = [op.chain, ...op.rule]
-      return { exec: [bin, '-w', '5', '-t', op.table, '-A', ...rule], unless: [bin, '-w', '5', '-t', op.table, '-C', ...rule], label }
-    }
+    case 'iptables':
+      return { iptables: op.family, table: op.table, rule: [op.chain, ...op.rule], label }
     case 'rule-add': {
       const line = label.replace(/^-6 /, '')
       const family = op.rule.family === 6 ? { family: 6 as const } : {}

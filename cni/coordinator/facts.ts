@@ -204,9 +204,11 @@ function answer<T>(a: unknown[] | { error: string }, what: string): T[] {
 /**
  * The namespace at `netns` (here when undefined), and the source address it would use for each of
  * `routeGets`; when those are still being worked out, the read starts now and asks them once known.
+ * Only the rules of `ruleFamilies` are read (the IPv6 ones take a program of their own).
  */
-export async function readNetnsFacts(netns: string | undefined, routeGetsLater: string[] | Promise<string[]> = []): Promise<HostFacts> {
-  const read = startIpRead(netns, netnsQueries)
+export async function readNetnsFacts(netns: string | undefined, routeGetsLater: string[] | Promise<string[]> = [], ruleFamilies: Family[] = [4, 6]): Promise<HostFacts> {
+  const queries = netnsQueries.map((q) => (q.args === 'rule show' && !ruleFamilies.includes(q.family!) ? undefined : q))
+  const read = startIpRead(netns, queries.filter((q) => q !== undefined))
   let routeGets: string[]
   try {
     routeGets = await routeGetsLater
@@ -215,7 +217,10 @@ export async function readNetnsFacts(netns: string | undefined, routeGetsLater: 
     throw err
   }
   read.ask(routeGets.map((ip) => ({ args: `route get ${ip}` })))
-  const answers = await read.answers()
+  const asked = await read.answers()
+  let next = 0
+  // a skipped listing answers as an empty one
+  const answers = [...queries.map((q) => (q ? asked[next++] : [])), ...asked.slice(next)]
   const where = netns ?? 'the host'
   const facts: HostFacts = {
     links: linksFromIp(answer<IpLinkAddrs>(answers[0], `ip addr in ${where}`)),

@@ -20,8 +20,8 @@ export const checkFailedCode = 100
 
 export interface Dependencies {
   readInputs(args: CmdArgs): Promise<CoordinatorInputs>
-  /** the pod's namespace when `netns` is given, the host's otherwise; `routeGets` may come while it reads */
-  readFacts(netns: string | undefined, routeGets?: string[] | Promise<string[]>): Promise<HostFacts>
+  /** the pod's namespace when `netns` is given, the host's otherwise; `routeGets` may come while it reads; rules of `ruleFamilies` only (default both) */
+  readFacts(netns: string | undefined, routeGets?: string[] | Promise<string[]>, ruleFamilies?: Family[]): Promise<HostFacts>
   apply(ops: Op[], netns: string): Promise<void>
   randomMac(): string
 }
@@ -49,10 +49,10 @@ const dadWaitMs = 10_000
 const dadPollMs = 100
 
 /** The pod's namespace once no global IPv6 address the coordinator routes from is still tentative (DAD running). */
-async function settledPodFacts(deps: Dependencies, netns: string, names: string[]): Promise<NetnsFacts> {
+async function settledPodFacts(deps: Dependencies, netns: string, names: string[], ruleFamilies?: Family[]): Promise<NetnsFacts> {
   const deadline = Date.now() + dadWaitMs
   for (;;) {
-    const pod = await deps.readFacts(netns)
+    const pod = await deps.readFacts(netns, [], ruleFamilies)
     const tentative = pod.links.filter((l) => names.includes(l.name)).flatMap((l) => l.addrs.filter((a) => a.family === 6 && !a.linkLocal && a.tentative && !a.dadFailed))
     if (!tentative.length) return pod
     if (Date.now() > deadline) throw new CniError(errorCode.tryAgainLater, `IPv6 duplicate address detection did not finish within ${dadWaitMs / 1000} s`, tentative.map((a) => a.ip).join(', '))
@@ -75,6 +75,12 @@ async function resolved(deps: Dependencies, args: CmdArgs): Promise<ResolvedConf
 const ipsOf = (result: Result | undefined, ifName: string) =>
   (result?.ips ?? []).filter((ip) => ip.interface === undefined || result?.interfaces?.[ip.interface]?.name === ifName)
 
+/** The families of the addresses prevResult gives this interface; undefined when it gives none (then every family is read). */
+function ipFamiliesOf(result: Result, ifName: string): Family[] | undefined {
+  const families = [...new Set(ipsOf(result, ifName).map((ip) => (ip.address.includes(':') ? 6 : 4) as Family))]
+  return families.length ? families : undefined
+}
+
 /** The gateways of this interface, with the address to ask from. */
 const gatewaysOf = (result: Result, ifName: string) =>
   ipsOf(result, ifName)
@@ -91,19 +97,28 @@ export function createCoordinator(deps: Dependencies = productionDependencies): 
       if (!netnsExists(args.netns)) throw new CniError(errorCode.unknownContainer, `the network namespace ${args.netns} does not exist`)
       // The first NIC's name is only ever in the network config, so the pod and the host can be read
       // while the API answers; the host read asks its route lookups once the pod's addresses are known.
-      const podRead = settledPodFacts(deps, args.netns, [args.ifName, firstNicOf(args)])
-      const hostRead = deps.readFacts(undefined, podRead.then((pod) => podIPsToResolve(pod, args.ifName)))
+      // The plan looks only at rules of the interface's families: those prevResult gives it are read
+      // now, and the pod and host again in the rare case that the interface has others (SLAAC).
+      const expected = ipFamiliesOf(prev, args.ifName)
+      const podRead = settledPodFacts(deps, args.netns, [args.ifName, firstNicOf(args)], expected)
+      const hostRead = deps.readFacts(undefined, podRead.then((pod) => podIPsToResolve(pod, args.ifName)), expected)
       hostRead.catch(() => {})
-      const [config, pod] = await Promise.all([resolved(deps, args), podRead])
+      const [config, podAsExpected] = await Promise.all([resolved(deps, args), podRead])
       if (!config) return prev
-      const families = familiesOf(pod, args.ifName)
+      let pod = podAsExpected
+      let families = familiesOf(pod, args.ifName)
+      let host: HostFacts | Promise<HostFacts> = hostRead
+      if (expected && [...families].some((f) => !expected.includes(f))) {
+        pod = await settledPodFacts(deps, args.netns, [args.ifName, firstNicOf(args)])
+        families = familiesOf(pod, args.ifName)
+        host = deps.readFacts(undefined, podIPsToResolve(pod, args.ifName))
+      }
       const cur = pod.links.find((l) => l.name === args.ifName)!
       if (config.detectIPConflict) {
         await detectIPConflicts(args.netns, args.ifName, cur.addrs.filter((a) => !a.linkLocal && families.has(a.family)))
       }
       if (config.detectGateway) await detectGateways(args.netns, args.ifName, gatewaysOf(prev, args.ifName))
-      const host = await hostRead
-      const plan = planAdd({ config, containerId: args.containerId, ifName: args.ifName, netns: args.netns, pod, host, vethMacs: { pod: deps.randomMac(), host: deps.randomMac() } })
+      const plan = planAdd({ config, containerId: args.containerId, ifName: args.ifName, netns: args.netns, pod, host: await host, vethMacs: { pod: deps.randomMac(), host: deps.randomMac() } })
       for (const w of plan.warnings) args.log(`coordinator: ${w}`)
       await deps.apply(plan.ops, args.netns)
       if (!plan.newMac) return prev

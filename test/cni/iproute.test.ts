@@ -35,6 +35,37 @@ t.test('steps render as one shell: consecutive ip lines share one batch per fami
   t.throws(() => renderSteps([{ ip: 'route add 1.2.3.4 dev eth0\nlink del eth0', label: 'x' }]), /cannot span lines/)
 })
 
+t.test('iptables rules of one family and table render as one iptables-restore for a table without rules, one check and append each otherwise', async (t) => {
+  const script = renderSteps([
+    { iptables: 4, table: 'mangle', rule: ['PREROUTING', '-m', 'mark', '--mark', '0x1', '-j', 'CONNMARK', '--save-mark'], label: 'a' },
+    { iptables: 4, table: 'mangle', rule: ['OUTPUT', '-j', 'CONNMARK', '--restore-mark'], label: 'b' },
+    { iptables: 6, table: 'mangle', rule: ['OUTPUT', '-j', 'CONNMARK', '--restore-mark'], label: 'c' },
+  ])
+  t.equal(
+    script,
+    [
+      'set -e',
+      "printf '@@%d\\n' 0 >&2",
+      "rules=$(iptables-save -t 'mangle' 2>/dev/null) || rules='-A ?'",
+      `case "$rules" in *'-A '*)`,
+      "'iptables' '-w' '5' '-t' 'mangle' '-C' 'PREROUTING' '-m' 'mark' '--mark' '0x1' '-j' 'CONNMARK' '--save-mark' >/dev/null 2>&1 || 'iptables' '-w' '5' '-t' 'mangle' '-A' 'PREROUTING' '-m' 'mark' '--mark' '0x1' '-j' 'CONNMARK' '--save-mark'",
+      "'iptables' '-w' '5' '-t' 'mangle' '-C' 'OUTPUT' '-j' 'CONNMARK' '--restore-mark' >/dev/null 2>&1 || 'iptables' '-w' '5' '-t' 'mangle' '-A' 'OUTPUT' '-j' 'CONNMARK' '--restore-mark'",
+      ';;',
+      "*) printf '%s\\n' '*mangle' '-A PREROUTING -m mark --mark 0x1 -j CONNMARK --save-mark' '-A OUTPUT -j CONNMARK --restore-mark' 'COMMIT' | iptables-restore --wait=5 --noflush ;;",
+      'esac',
+      "printf '@@%d\\n' 2 >&2",
+      "rules=$(ip6tables-save -t 'mangle' 2>/dev/null) || rules='-A ?'",
+      `case "$rules" in *'-A '*)`,
+      "'ip6tables' '-w' '5' '-t' 'mangle' '-C' 'OUTPUT' '-j' 'CONNMARK' '--restore-mark' >/dev/null 2>&1 || 'ip6tables' '-w' '5' '-t' 'mangle' '-A' 'OUTPUT' '-j' 'CONNMARK' '--restore-mark'",
+      ';;',
+      "*) printf '%s\\n' '*mangle' '-A OUTPUT -j CONNMARK --restore-mark' 'COMMIT' | ip6tables-restore --wait=5 --noflush ;;",
+      'esac',
+    ].join('\n'),
+  )
+  const odd = renderSteps([{ iptables: 4, table: 'mangle', rule: ['OUTPUT', '-m', 'comment', '--comment', 'two words', '-j', 'ACCEPT'], label: 'x' }])
+  t.notMatch(odd, /iptables-restore/, 'a word iptables-restore would split stays a check and an append')
+})
+
 const missing = missingRequirements(['ip', 'nsenter'])
 t.test('in a network namespace', { skip: missing }, async (t) => {
   const name = `cniip${randomBytes(3).toString('hex')}`
@@ -79,6 +110,20 @@ t.test('in a network namespace', { skip: missing }, async (t) => {
     t.equal((await runIn(netns, ['ip', '-o', 'addr', 'show', 'dev', 'd1'])).stdout.match(/10\.7\.0\.1/g)?.length, 1)
     const err = await applySteps(netns, [{ sysctl: 'net/ipv4/conf/nosuchdev/rp_filter', value: '0', label: 'required sysctl' }]).catch((e) => e)
     t.match(err, { step: 'required sysctl' })
+  })
+
+  t.test('iptables rules are appended once: from one iptables-restore in a namespace without rules, one by one where rules are', { skip: missingRequirements(['iptables', 'iptables-save', 'iptables-restore']) }, async (t) => {
+    const mark = { iptables: 4 as const, table: 'mangle', rule: ['PREROUTING', '-i', 'd0', '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'MARK', '--set-xmark', '0x1/0xffffffff'], label: 'mark' }
+    const restore = { iptables: 4 as const, table: 'mangle', rule: ['OUTPUT', '-j', 'CONNMARK', '--restore-mark'], label: 'restore' }
+    const rules = async () => (await runIn(netns, ['iptables-save', '-t', 'mangle'])).stdout.split('\n').filter((l) => l.startsWith('-A '))
+    await applySteps(netns, [mark, restore])
+    t.strictSame(await rules(), ['-A PREROUTING -i d0 -m conntrack --ctstate NEW -j MARK --set-xmark 0x1/0xffffffff', '-A OUTPUT -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff'])
+    await runIn(netns, ['iptables', '-t', 'mangle', '-D', 'OUTPUT', '-j', 'CONNMARK', '--restore-mark'])
+    await applySteps(netns, [mark, restore])
+    await applySteps(netns, [mark, restore])
+    t.strictSame(await rules(), ['-A PREROUTING -i d0 -m conntrack --ctstate NEW -j MARK --set-xmark 0x1/0xffffffff', '-A OUTPUT -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff'], 'the missing one added, none twice')
+    const err = await applySteps(netns, [{ iptables: 4, table: 'mangle', rule: ['NOSUCHCHAIN', '-j', 'ACCEPT'], label: 'a rule in a chain that is not there' }]).catch((e) => e)
+    t.match(err, { step: 'a rule in a chain that is not there' })
   })
 
   t.test('netnsExists tells a live namespace from a gone one', async (t) => {
