@@ -1,12 +1,14 @@
-// Connection settings for the server: @kubernetes/client-node's KubeConfig resolves them (every
-// kubeconfig feature, in-cluster service account, exec and token-file credentials); the wire is
-// still our transport, so the server and the CNI binary share one implementation.
-import { KubeConfig } from '@kubernetes/client-node'
+// Connection settings for the server. A kubeconfig with a token, token file or client certificate,
+// and the in-cluster service account, are read by our lean reader; everything else (exec and
+// auth-provider credentials, proxies, the default kubeconfig search) by @kubernetes/client-node's
+// KubeConfig, loaded only then: importing it costs the server ~70 MiB of RSS. The wire is always our
+// transport, so the server and the CNI binary share one implementation.
+import type { KubeConfig } from '@kubernetes/client-node'
 import { readFileSync } from 'node:fs'
 import type https from 'node:https'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import { tokenFromFile } from './kubeconfig.ts'
+import { connectionFromKubeconfig, parseKubeconfigText, tokenFromFile } from './kubeconfig.ts'
 import { createTransport } from './transport.ts'
 import type { Connection, Transport, TransportOptions } from './transport.ts'
 
@@ -28,7 +30,39 @@ function describe(source: ConfigSource) {
   return 'default kubeconfig'
 }
 
-function load(source: ConfigSource): KubeConfig {
+const serviceAccountDir = '/var/run/secrets/kubernetes.io/serviceaccount'
+
+function inClusterConnection(): Connection {
+  const host = process.env.KUBERNETES_SERVICE_HOST
+  const port = process.env.KUBERNETES_SERVICE_PORT
+  if (!host || !port) throw new Error('in-cluster config: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set (not running in a pod?)')
+  const read = (name: string) => readFileSync(path.join(serviceAccountDir, name))
+  return {
+    server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    ca: read('ca.crt'),
+    namespace: read('namespace').toString().trim(),
+    token: tokenFromFile(path.join(serviceAccountDir, 'token'), 'in-cluster config: the service account token'),
+  }
+}
+
+type Entry = Record<string, unknown>
+const entry = (v: unknown): Entry | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Entry) : undefined)
+
+/** A kubeconfig whose current user and cluster our reader covers: static credentials, no proxy. */
+function leanReadable(doc: unknown, context: string | undefined): boolean {
+  const d = entry(doc)
+  if (!d) return false
+  const find = (list: string, name: unknown) => (Array.isArray(d[list]) ? (d[list] as unknown[]).map(entry).find((e) => e?.name === name) : undefined)
+  const ctx = entry(find('contexts', context ?? d['current-context'])?.context)
+  if (!ctx) return false
+  const cluster = entry(find('clusters', ctx.cluster)?.cluster)
+  const user = ctx.user === undefined ? {} : entry(find('users', ctx.user)?.user)
+  if (!cluster || !user || cluster['proxy-url'] !== undefined) return false
+  return ['exec', 'auth-provider', 'username', 'password'].every((k) => user[k] === undefined)
+}
+
+async function load(source: ConfigSource): Promise<KubeConfig> {
+  const { KubeConfig } = await import('@kubernetes/client-node')
   const kc = new KubeConfig()
   if (source.kubeconfig) kc.loadFromFile(source.kubeconfig)
   else if (source.inCluster) {
@@ -74,7 +108,12 @@ function kubectlTokenFile(file: string, userName: string): (() => string) | unde
 
 export async function resolveConnection(source: ConfigSource = {}): Promise<Connection> {
   const where = describe(source)
-  const kc = load(source)
+  if (source.inCluster) return inClusterConnection()
+  if (source.kubeconfig) {
+    const doc = await parseKubeconfigText(readFileSync(source.kubeconfig, 'utf8'), source.kubeconfig)
+    if (leanReadable(doc, source.context)) return connectionFromKubeconfig(doc, source.kubeconfig, { context: source.context })
+  }
+  const kc = await load(source)
   const cluster = kc.getCurrentCluster()
   if (!cluster?.server) throw new Error(`${where}: the current context names no cluster with a server`)
   if (cluster.proxyUrl) throw new Error(`${where}: cluster proxy-url is not supported`)
