@@ -72,7 +72,12 @@ export interface Bundle {
   script: string
   /** the source files in it, relative to the project root */
   sources: string[]
+  /** Node's built-in modules it can load: imported, or named to process.getBuiltinModule */
+  builtins: string[]
 }
+
+/** Loading node:http or node:https costs a plugin ~8 ms at every start; kube/tls-transport.ts is what the plugins use instead. */
+const unwantedBuiltins = new Set(['node:http', 'node:https', 'node:http2'])
 
 /** One CommonJS script holding the plugin and everything it imports, Node built-ins and the yaml asset aside. */
 export async function bundle(entry: string): Promise<Bundle> {
@@ -97,7 +102,12 @@ export async function bundle(entry: string): Promise<Bundle> {
   if (/\bimport\.meta\b/.test(code)) throw new Error(`${entry}: the bundle uses import.meta, which a CommonJS script cannot`)
   const script = `(async()=>{\n${code}\n})().catch((e)=>{process.stderr.write(String(e?.stack??e)+"\\n");process.exit(1)});\n`
   const sources = Object.keys(out.metafile.inputs).filter((f) => !f.includes(':') && !f.startsWith('node_modules/'))
-  return { script, sources }
+  const imported = Object.keys(out.metafile.inputs).flatMap((f) => (f.startsWith('builtin:') ? [f.slice('builtin:'.length)] : []))
+  const named = [...code.matchAll(/getBuiltinModule\(\s*["'`]([^"'`]+)["'`]/g)].map((m) => m[1])
+  const builtins = [...new Set([...imported, ...named].map((m) => (m.startsWith('node:') ? m : `node:${m}`)))].sort()
+  const unwanted = builtins.filter((m) => unwantedBuiltins.has(m))
+  if (unwanted.length) throw new Error(`${entry}: the bundle loads ${unwanted.join(', ')}; the plugins reach the API through kube/tls-transport.ts`)
+  return { script, sources, builtins }
 }
 
 /** Bundles the plugin and writes `outDir/<name>`, an executable that carries Node and the plugin. */

@@ -4,7 +4,7 @@
 import { ApiError, isNotFound } from '../../kube/errors.ts'
 import { loadKubeconfig } from '../../kube/kubeconfig.ts'
 import { resourcePath, resources } from '../../kube/resources.ts'
-import { createTransport } from '../../kube/transport.ts'
+import { createTlsTransport } from '../../kube/tls-transport.ts'
 import type { SpiderCoordinator } from '../../schemas/types.ts'
 import { CniError, errorCode } from '../errors.ts'
 import { coordinatorName } from './config.ts'
@@ -33,8 +33,8 @@ interface PodObject {
 export async function readCoordinatorInputs(kubeconfigPath: string, pod: PodRef | undefined, timeoutMs = apiTimeoutMs): Promise<CoordinatorInputs> {
   let transport
   try {
-    // one connection: its few requests cost one TLS handshake, not one each
-    transport = createTransport(await loadKubeconfig(kubeconfigPath), { timeoutMs, userAgent: 'spiderpool-ts-coordinator', maxSockets: 1 })
+    // one connection, no node:https: its few requests cost one TLS handshake and no HTTP stack to load
+    transport = createTlsTransport(await loadKubeconfig(kubeconfigPath), { timeoutMs, userAgent: 'spiderpool-ts-coordinator' })
   } catch (err) {
     throw new CniError(errorCode.invalidNetworkConfig, `cannot use the kubeconfig ${kubeconfigPath}: ${(err as Error).message}`)
   }

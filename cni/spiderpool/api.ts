@@ -7,7 +7,7 @@ import { resources } from '../../kube/resources.ts'
 import type { Resource } from '../../kube/resources.ts'
 import { createStore } from '../../kube/store.ts'
 import type { Store } from '../../kube/store.ts'
-import { createTransport } from '../../kube/transport.ts'
+import { createTlsTransport } from '../../kube/tls-transport.ts'
 import { parseRecords, serialiseRecords } from '../../ipam/records.ts'
 import type { PoolRecord } from '../../ipam/records.ts'
 import type { KubeObject } from '../../schemas/meta.ts'
@@ -19,8 +19,8 @@ const requestTimeoutMs = 10_000
 
 export async function connect(kubeconfig: string, userAgent = 'spiderpool-ts-ipam'): Promise<Store> {
   try {
-    // one connection: its few requests cost one TLS handshake, not one each
-    return createStore(createTransport(await loadKubeconfig(kubeconfig), { timeoutMs: requestTimeoutMs, userAgent, maxSockets: 1 }))
+    // one connection, no node:https: its few requests cost one TLS handshake and no HTTP stack to load
+    return createStore(createTlsTransport(await loadKubeconfig(kubeconfig), { timeoutMs: requestTimeoutMs, userAgent }))
   } catch (err) {
     throw new CniError(errorCode.invalidNetworkConfig, `cannot use the kubeconfig ${kubeconfig}: ${(err as Error).message}`)
   }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { netnsExists, runIn } from '../../cni/netns.ts'
+import { inNamespace, netnsExists, runIn } from '../../cni/netns.ts'
 import { ip, missingRequirements } from './harness/cluster.ts'
 
 t.test('a program that does not finish in time is killed and reported', async (t) => {
@@ -23,4 +23,14 @@ t.test('a program runs inside the namespace at a path', { skip: missingRequireme
   t.equal(r.code, 0)
   t.match(r.stdout, /only-here/)
   t.notOk(netnsExists(`/var/run/netns/${name}-gone`))
+  t.match((await runIn(`/run/netns/${name}`, ['sh', '-c', 'ip -o link show only-here'])).stdout, /only-here/, 'a program other than ip too')
+})
+
+t.test('ip in a namespace `ip netns` named enters it itself (one program start fewer); anything else goes through nsenter', async (t) => {
+  t.strictSame(inNamespace('/run/netns/pod-1', ['ip', '-json', 'route']), ['ip', '-n', 'pod-1', '-json', 'route'])
+  t.strictSame(inNamespace('/var/run/netns/pod-1', ['ip', 'link']), ['ip', '-n', 'pod-1', 'link'])
+  t.strictSame(inNamespace('/run/netns/pod-1', ['sh', '-c', 'x']), ['nsenter', '--net=/run/netns/pod-1', '--', 'sh', '-c', 'x'])
+  t.strictSame(inNamespace('/proc/42/ns/net', ['ip', 'link']), ['nsenter', '--net=/proc/42/ns/net', '--', 'ip', 'link'], 'a path outside /run/netns has no name ip knows')
+  t.strictSame(inNamespace('/run/netns/sub/pod', ['ip', 'link']), ['nsenter', '--net=/run/netns/sub/pod', '--', 'ip', 'link'])
+  t.strictSame(inNamespace(undefined, ['ip', 'link']), ['ip', 'link'])
 })

@@ -12,7 +12,7 @@ import { startControlPlane } from '../../kube/controlplane/index.ts'
 import { resources } from '../../kube/resources.ts'
 import { createStore } from '../../kube/store.ts'
 import { createTransport } from '../../kube/transport.ts'
-import { buildCni } from '../../scripts/build-cni.ts'
+import { bundle, buildCni, cniPlugins } from '../../scripts/build-cni.ts'
 import { runCli } from '../../server/main.ts'
 import { missingRequirements, pings, routerIPv4 } from './harness/cluster.ts'
 import { macvlanNetwork } from './harness/networks.ts'
@@ -31,6 +31,17 @@ function runBuilt(file: string, env: Record<string, string>, stdin = ''): Promis
     child.stdin?.end(stdin)
   })
 }
+
+t.test('neither plugin bundle can load node:http or node:https (~8 ms per pod start); the API is reached over node:tls', async (t) => {
+  for (const entry of Object.values(cniPlugins)) {
+    const made = await bundle(entry)
+    t.notOk(made.builtins.some((m) => /^node:https?2?$/.test(m)), `${entry}: ${made.builtins.join(' ')}`)
+    t.ok(made.builtins.includes('node:tls'), `${entry} reaches the API over node:tls`)
+  }
+  const leaky = path.join(dir, 'leaky.ts')
+  writeFileSync(leaky, `import { createTransport } from ${JSON.stringify(path.resolve('kube/transport.ts'))}\nconsole.log(createTransport)\n`)
+  await t.rejects(bundle(path.relative(path.resolve('.'), leaky)), /loads node:http/, 'a bundle that would load them fails the build')
+})
 
 t.test('each executable answers VERSION without Node.js on the PATH, and prints its about line without a command', async (t) => {
   for (const file of built) {

@@ -43,7 +43,7 @@ async function main() {
   }
   const netnsId = (file: string) => `net:[${statSync(file).ino}]`
 
-  t.test('an underlay IPv4 ADD starts 4 programs on the node and 5 in the pod: one ip read and one ip write in each, one shell and one iptables-save and -restore in the pod', async (t) => {
+  t.test('an underlay IPv4 ADD starts 8 programs: one ip read and one ip write for the node and for the pod (the pod read by ip -n, written in the shell), one nsenter for that shell, one iptables-save and -restore in the pod', async (t) => {
     const pod = await cluster.addPod(node, 'counted')
     const list = macvlanNetwork({
       cniVersion: '1.0.0',
@@ -72,8 +72,8 @@ async function main() {
     const inPod = started.filter(([, ns]) => ns === netnsId(pod.netns)).map(([p]) => p).sort()
     const elsewhere = started.filter(([, ns]) => ns !== netnsId(`/var/run/netns/${node.name}`) && ns !== netnsId(pod.netns)).map(([p]) => p)
     t.strictSame(elsewhere, ['ip'], "nothing starts elsewhere but the runtime's `ip netns exec`")
-    t.strictSame(inNode, ['ip', 'ip', 'nsenter', 'nsenter'])
-    t.strictSame(inPod, ['ip', 'ip', 'iptables-restore', 'iptables-save', 'sh'])
+    t.strictSame(inNode, ['ip', 'ip', 'ip', 'nsenter'], 'ip -n enters the pod itself')
+    t.strictSame(inPod, ['ip', 'iptables-restore', 'iptables-save', 'sh'])
     const mangle = await execPlugin(pod.netnsName, real('iptables-save')!, {}, '')
     t.equal(mangle.stdout.split('\n').filter((l) => l.startsWith('-A ')).length, 3, 'the three reply-path rules are in the pod')
   })

@@ -1,0 +1,380 @@
+// The CNI plugins' wire to the Kubernetes API: HTTP/1.1 written by hand over one node:tls
+// connection, requests taking turns on it. It exists because loading node:https (http, its agent,
+// its parser, undici's lazy exports) costs a plugin ~8 ms at every pod start; the server keeps
+// kube/transport.ts. Same Transport contract, same errors, same TLS verification.
+import type { Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+import { ApiError, statusFromResponse } from './errors.ts'
+import { queryString } from './transport.ts'
+import type { Connection, RequestOptions, StreamOptions, Transport, TransportOptions } from './transport.ts'
+
+const defaultTimeoutMs = 30_000
+const crlf = Buffer.from('\r\n')
+const headEnd = Buffer.from('\r\n\r\n')
+const maxHeadBytes = 64 * 1024
+
+function timeoutError(what: string, ms: number) {
+  return Object.assign(new Error(`${what}: no answer within ${ms} ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' })
+}
+
+/** What node:http says when the server closes before the answer is whole. */
+function hangUp() {
+  return Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })
+}
+
+interface Head {
+  status: number
+  headers: Map<string, string>
+  /** the server keeps the connection open after this answer */
+  keepAlive: boolean
+}
+
+/** The bytes of one socket as something to await, with room to put back what was read too far. */
+function socketReader(socket: Socket) {
+  const chunks: Buffer[] = []
+  let received = false
+  let ended = false
+  let failure: Error | undefined
+  let wake: (() => void) | undefined
+  const poke = () => {
+    const w = wake
+    wake = undefined
+    w?.()
+  }
+  socket.on('data', (b: Buffer) => {
+    chunks.push(b)
+    poke()
+  })
+  socket.on('end', () => {
+    ended = true
+    poke()
+  })
+  socket.on('close', () => {
+    ended = true
+    poke()
+  })
+  socket.on('error', (err) => {
+    failure ??= err
+    poke()
+  })
+  return {
+    /** Some answer byte was read on this socket. */
+    get received() {
+      return received
+    },
+    get closed() {
+      return ended || failure !== undefined
+    },
+    /** The next bytes; null once the server has closed. */
+    async read(): Promise<Buffer | null> {
+      for (;;) {
+        const next = chunks.shift()
+        if (next) {
+          received = true
+          return next
+        }
+        if (failure) throw failure
+        if (ended) return null
+        await new Promise<void>((r) => (wake = r))
+      }
+    },
+    unread(b: Buffer) {
+      if (b.length) chunks.unshift(b)
+    },
+  }
+}
+type Reader = ReturnType<typeof socketReader>
+
+async function readHead(reader: Reader): Promise<Head> {
+  let buf: Buffer = Buffer.alloc(0)
+  for (;;) {
+    const at = buf.indexOf(headEnd)
+    if (at >= 0) {
+      reader.unread(buf.subarray(at + 4))
+      return parseHead(buf.subarray(0, at).toString('latin1'))
+    }
+    if (buf.length > maxHeadBytes) throw new Error(`the answer's header is over ${maxHeadBytes} bytes`)
+    const more = await reader.read()
+    if (!more) throw hangUp()
+    buf = buf.length ? Buffer.concat([buf, more]) : more
+  }
+}
+
+function parseHead(text: string): Head {
+  const [statusLine, ...lines] = text.split('\r\n')
+  const m = /^HTTP\/1\.([01]) (\d{3})/.exec(statusLine)
+  if (!m) throw Object.assign(new Error(`not an HTTP/1.x answer: ${JSON.stringify(statusLine.slice(0, 80))}`), { code: 'HPE_INVALID_CONSTANT' })
+  const headers = new Map<string, string>()
+  for (const line of lines) {
+    const colon = line.indexOf(':')
+    if (colon <= 0) continue
+    const name = line.slice(0, colon).trim().toLowerCase()
+    const value = line.slice(colon + 1).trim()
+    const seen = headers.get(name)
+    headers.set(name, seen === undefined ? value : `${seen}, ${value}`)
+  }
+  const connection = (headers.get('connection') ?? '').toLowerCase()
+  const keepAlive = m[1] === '1' ? !/\bclose\b/.test(connection) : /\bkeep-alive\b/.test(connection)
+  return { status: Number(m[2]), headers, keepAlive }
+}
+
+/** The answer's body as it arrives: by Content-Length, chunked, or up to the close. */
+async function* bodyOf(reader: Reader, head: Head, method: string): AsyncGenerator<Buffer, void, undefined> {
+  if (method === 'HEAD' || head.status === 204 || head.status === 304 || head.status < 200) return
+  if (/\bchunked\b/i.test(head.headers.get('transfer-encoding') ?? '')) {
+    yield* chunkedBody(reader)
+    return
+  }
+  const length = head.headers.get('content-length')
+  if (length !== undefined) {
+    let left = Number(length)
+    if (!Number.isSafeInteger(left) || left < 0) throw new Error(`bad Content-Length ${JSON.stringify(length)}`)
+    while (left > 0) {
+      const b = await reader.read()
+      if (!b) throw hangUp()
+      if (b.length > left) reader.unread(b.subarray(left))
+      const part = b.length > left ? b.subarray(0, left) : b
+      left -= part.length
+      yield part
+    }
+    return
+  }
+  head.keepAlive = false
+  for (let b = await reader.read(); b; b = await reader.read()) yield b
+}
+
+async function* chunkedBody(reader: Reader): AsyncGenerator<Buffer, void, undefined> {
+  let buf: Buffer = Buffer.alloc(0)
+  const line = async (): Promise<string> => {
+    for (;;) {
+      const at = buf.indexOf(crlf)
+      if (at >= 0) {
+        const text = buf.subarray(0, at).toString('latin1')
+        buf = buf.subarray(at + 2)
+        return text
+      }
+      if (buf.length > maxHeadBytes) throw new Error('a chunk header is too long')
+      const more = await reader.read()
+      if (!more) throw hangUp()
+      buf = Buffer.concat([buf, more])
+    }
+  }
+  for (;;) {
+    const sizeText = (await line()).split(';')[0].trim()
+    if (!/^[0-9a-fA-F]+$/.test(sizeText)) throw new Error(`bad chunk size ${JSON.stringify(sizeText)}`)
+    let left = parseInt(sizeText, 16)
+    if (left === 0) break
+    while (left > 0) {
+      if (!buf.length) {
+        const more = await reader.read()
+        if (!more) throw hangUp()
+        buf = more
+      }
+      const part = buf.subarray(0, Math.min(left, buf.length))
+      buf = buf.subarray(part.length)
+      left -= part.length
+      yield part
+    }
+    if ((await line()) !== '') throw new Error('a chunk does not end with CRLF')
+  }
+  // trailers, up to the empty line
+  while ((await line()) !== '');
+  reader.unread(buf)
+}
+
+export function createTlsTransport(connection: Connection, options: TransportOptions = {}): Transport {
+  const url = new URL(connection.server)
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`server ${connection.server}: only https:// and http:// are supported`)
+  const secure = url.protocol === 'https:'
+  const prefix = url.pathname.replace(/\/+$/, '')
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1')
+  const port = Number(url.port || (secure ? 443 : 80))
+  const hostHeader = url.host
+  const timeoutMs = options.timeoutMs ?? defaultTimeoutMs
+  const userAgent = options.userAgent ?? 'spiderpool-ts'
+
+  let current: { socket: Socket; reader: Reader; used: boolean } | undefined
+  // requests take turns on the one connection
+  let turn: Promise<void> = Promise.resolve()
+
+  function dial(): { socket: Socket; reader: Reader; used: boolean } {
+    let socket: Socket | TLSSocket
+    if (secure) {
+      const tls = process.getBuiltinModule('node:tls')
+      const net = process.getBuiltinModule('node:net')
+      socket = tls.connect({
+        host: hostname,
+        port,
+        ca: connection.ca,
+        cert: connection.cert,
+        key: connection.key,
+        rejectUnauthorized: !connection.insecureSkipTLSVerify,
+        // SNI as node:https sends it: the name asked for, else the host unless it is an address
+        servername: connection.tlsServerName ?? (net.isIP(hostname) ? undefined : hostname),
+      })
+    } else {
+      socket = process.getBuiltinModule('node:net').connect({ host: hostname, port })
+    }
+    socket.setNoDelay(true)
+    return { socket, reader: socketReader(socket), used: false }
+  }
+
+  function drop() {
+    current?.socket.destroy()
+    current = undefined
+  }
+
+  async function headOf(o: RequestOptions, body: string | undefined) {
+    const method = o.method ?? 'GET'
+    const lines = [`${method} ${prefix}${o.path}${queryString(o.query)} HTTP/1.1`, `Host: ${hostHeader}`, `Accept: ${o.accept ?? 'application/json'}`, `User-Agent: ${userAgent}`]
+    const token = typeof connection.token === 'function' ? await connection.token() : connection.token
+    if (token) lines.push(`Authorization: Bearer ${token}`)
+    if (body !== undefined) lines.push(`Content-Type: ${o.contentType ?? 'application/json'}`, `Content-Length: ${Buffer.byteLength(body)}`)
+    return `${lines.join('\r\n')}\r\n\r\n`
+  }
+
+  /** Writes the request on the connection (a fresh one when the last was closed) and reads the answer's head. */
+  async function send(o: RequestOptions, signal: AbortSignal) {
+    const method = o.method ?? 'GET'
+    const body = o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body)
+    const bytes = Buffer.from((await headOf(o, body)) + (body ?? ''))
+    for (let attempt = 0; ; attempt++) {
+      signal.throwIfAborted()
+      if (current?.reader.closed) drop()
+      const conn = (current ??= dial())
+      const reused = conn.used
+      conn.used = true
+      const onAbort = () => conn.socket.destroy()
+      signal.addEventListener('abort', onAbort, { once: true })
+      try {
+        conn.socket.write(bytes)
+        const head = await readHead(conn.reader)
+        return { conn, head, detach: () => signal.removeEventListener('abort', onAbort) }
+      } catch (err) {
+        signal.removeEventListener('abort', onAbort)
+        drop()
+        if (signal.aborted) throw signal.reason
+        // the server closed a kept-alive connection as we wrote on it: a read may go again, as Go's client does
+        const idempotent = method === 'GET' || method === 'HEAD'
+        if (reused && idempotent && attempt === 0 && !conn.reader.received) continue
+        throw err
+      }
+    }
+  }
+
+  /** Resolves when the connection is free, with the function that frees it again. */
+  function takeTurn(): Promise<() => void> {
+    const previous = turn
+    let release!: () => void
+    turn = new Promise<void>((r) => (release = r))
+    return previous.then(() => release)
+  }
+
+  /** Runs `work` in its turn, within the request's deadline and the caller's signal. */
+  async function exclusive<T>(o: RequestOptions, ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const label = `${o.method ?? 'GET'} ${o.path}`
+    const ac = new AbortController()
+    const forward = () => ac.abort(o.signal?.reason)
+    if (o.signal?.aborted) forward()
+    o.signal?.addEventListener('abort', forward, { once: true })
+    // the deadline counts from the call, as node:https's does, waiting included
+    const timer = ms > 0 ? setTimeout(() => ac.abort(timeoutError(label, ms)), ms) : undefined
+    const release = await takeTurn()
+    try {
+      return await work(ac.signal)
+    } catch (err) {
+      drop()
+      throw ac.signal.aborted ? ac.signal.reason : err
+    } finally {
+      release()
+      clearTimeout(timer)
+      o.signal?.removeEventListener('abort', forward)
+    }
+  }
+
+  async function readAll(x: Awaited<ReturnType<typeof send>>, method: string) {
+    const parts: Buffer[] = []
+    for await (const part of bodyOf(x.conn.reader, x.head, method)) parts.push(part)
+    if (!x.head.keepAlive) drop()
+    return Buffer.concat(parts).toString('utf8')
+  }
+
+  function request<T>(o: RequestOptions): Promise<T> {
+    const method = o.method ?? 'GET'
+    const label = `${method} ${o.path}`
+    return exclusive(o, o.timeoutMs ?? timeoutMs, async (signal) => {
+      const x = await send(o, signal)
+      try {
+        const text = await readAll(x, method)
+        const code = x.head.status
+        if (code < 200 || code > 299) throw new ApiError(statusFromResponse(code, text), label)
+        if (!text) return undefined as T
+        // Most answers are JSON; a few endpoints (/healthz, /livez) answer plain text.
+        return (/\bjson\b/.test(x.head.headers.get('content-type') ?? '') ? JSON.parse(text) : text) as T
+      } finally {
+        x.detach()
+      }
+    })
+  }
+
+  // A watch holds the connection until it ends, so requests queued behind it wait: the plugins never watch.
+  async function* stream(o: StreamOptions): AsyncGenerator<unknown, void, undefined> {
+    const method = o.method ?? 'GET'
+    const label = `${method} ${o.path}`
+    const ac = new AbortController()
+    const forward = () => ac.abort(o.signal?.reason)
+    let idle: ReturnType<typeof setTimeout> | undefined
+    const arm = () => {
+      if (!o.idleTimeoutMs) return
+      clearTimeout(idle)
+      idle = setTimeout(() => ac.abort(timeoutError(label, o.idleTimeoutMs!)), o.idleTimeoutMs)
+    }
+    let whole = false
+    const release = await takeTurn()
+    try {
+      o.signal?.throwIfAborted()
+      o.signal?.addEventListener('abort', forward, { once: true })
+      arm()
+      let x
+      try {
+        x = await send(o, ac.signal)
+      } catch (err) {
+        throw ac.signal.aborted ? ac.signal.reason : err
+      }
+      try {
+        if (x.head.status < 200 || x.head.status > 299) throw new ApiError(statusFromResponse(x.head.status, await readAll(x, method)), label)
+        const decoder = new TextDecoder()
+        let pending = ''
+        for await (const part of bodyOf(x.conn.reader, x.head, method)) {
+          arm()
+          pending += decoder.decode(part, { stream: true })
+          let nl: number
+          while ((nl = pending.indexOf('\n')) >= 0) {
+            const line = pending.slice(0, nl).trim()
+            pending = pending.slice(nl + 1)
+            if (line) yield JSON.parse(line)
+          }
+        }
+        whole = true
+        if (!x.head.keepAlive) drop()
+        if (pending.trim()) yield JSON.parse(pending)
+      } catch (err) {
+        throw ac.signal.aborted ? ac.signal.reason : err
+      } finally {
+        x.detach()
+      }
+    } finally {
+      clearTimeout(idle)
+      o.signal?.removeEventListener('abort', forward)
+      if (!whole) drop()
+      release()
+    }
+  }
+
+  return {
+    server: connection.server,
+    request,
+    stream,
+    close: drop,
+  }
+}
