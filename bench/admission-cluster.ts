@@ -15,6 +15,7 @@ import { serialiseRecords, type PoolRecord } from '../ipam/records.ts'
 import { webhookConfigurations } from '../server/webhook-configurations.ts'
 import { allKinds } from '../webhooks/registry.ts'
 import { defaultSettings } from '../webhooks/settings.ts'
+import { serverNodeFlags, serverNodeOptions } from '../server/node-options.ts'
 import type { Memory, WebhookChildMessage, WebhookChildQuery } from './webhook-child.ts'
 import type { TrafficMessage, TrafficPlan, Window } from './traffic-child.ts'
 
@@ -59,8 +60,9 @@ export interface WebhookChild {
 }
 
 async function startWebhookChild(kubeconfig: string, tlsDir: string): Promise<WebhookChild> {
-  // for investigations only: other node flags, or another build of the same child (an esbuild bundle)
-  const flags = process.env.BENCH_SERVER_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? []
+  // the node flags the chart deploys the server with; for investigations, others in their place
+  // (BENCH_SERVER_NODE_FLAGS, empty for none) or another build of the same child (an esbuild bundle)
+  const flags = serverNodeFlags(process.env.BENCH_SERVER_NODE_FLAGS ?? serverNodeOptions)
   const script = process.env.BENCH_SERVER_SCRIPT ?? join(root, 'bench/webhook-child.ts')
   const child = fork(script, [kubeconfig, tlsDir], { execPath: process.execPath, execArgv: ['--expose-gc', ...flags], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const waiting = new Map<string, ((m: WebhookChildMessage) => void)[]>()

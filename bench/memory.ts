@@ -7,7 +7,8 @@
 // RSS and heap are read after a full GC. Target: RSS ≤ 150 MiB.
 // BENCH_MEMORY_SECONDS (60) of traffic at BENCH_MEMORY_RATE (500) requests/s, of which
 // BENCH_MEMORY_POD_RATE (20) pods/s; BENCH_HEAP_SNAPSHOT=<file> writes the server's heap at the end.
-// To find where memory goes: BENCH_SERVER_NODE_FLAGS adds node flags to the server's process,
+// The server runs with the node flags the chart deploys it with (server/node-options.ts).
+// To find where memory goes: BENCH_SERVER_NODE_FLAGS replaces those flags (empty: none),
 // BENCH_SERVER_SCRIPT runs another build of bench/webhook-child.ts (e.g. an esbuild bundle).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'

@@ -5,17 +5,21 @@
 // medians over the rounds are reported, so that a burst of other work on the machine moves one
 // round, not the result. Each round also shows how much CPU other processes took meanwhile (a
 // loaded machine lowers both sides, and not by the same factor).
+// Our server runs with the node flags the chart deploys it with (server/node-options.ts);
+// BENCH_SERVER_NODE_FLAGS replaces them (an empty value: none).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { ensureServingCertificate } from '../certs/index.ts'
+import { serverNodeFlags, serverNodeOptions } from '../server/node-options.ts'
 
 const root = join(import.meta.dirname, '..')
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const connections = 16
+const ourNodeFlags = serverNodeFlags(process.env.BENCH_SERVER_NODE_FLAGS ?? serverNodeOptions)
 
 const pool = {
   apiVersion: 'spiderpool.spidernet.io/v2beta1',
@@ -139,7 +143,7 @@ try {
     const baselineServer = await start(node, ['bench/bare-https-server.ts', dir])
     servers.push(baselineServer.child)
     const logLevel = process.env.BENCH_LOG_LEVEL ? ['--log-level', process.env.BENCH_LOG_LEVEL] : []
-    const ourServer = await start(node, ['bin/spiderpool-ts', 'webhook', '--listen', '127.0.0.1:0', '--tls-dir', dir, ...logLevel])
+    const ourServer = await start(node, [...ourNodeFlags, 'bin/spiderpool-ts', 'webhook', '--listen', '127.0.0.1:0', '--tls-dir', dir, ...logLevel])
     servers.push(ourServer.child)
     const baselineURL = baselineServer.url + '/'
     const ourURL = ourServer.url + '/validate-spiderpool-spidernet-io-v2beta1-spiderippool'
@@ -160,13 +164,13 @@ try {
   const ours = medianOf('spiderpool-ts SpiderIPPool validation', ourRuns)
   const ratio = median(ourRuns.map((o, i) => o.rps / baselineRuns[i].rps))
   const rows = [baseline, ours]
-  console.log(`\nbench/webhook: ${connections} keep-alive HTTPS connections, ${rounds} rounds of ${seconds} s per server, 2 s warm-up; medians\n`)
+  console.log(`\nbench/webhook: ${connections} keep-alive HTTPS connections, ${rounds} rounds of ${seconds} s per server, 2 s warm-up; medians; our server's node flags: ${ourNodeFlags.join(' ') || 'none'}\n`)
   console.log('| server | requests/s | p50 ms | p99 ms |')
   console.log('|---|---:|---:|---:|')
   for (const r of rows) console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} |`)
   console.log(`\nmedian ratio ours/baseline: ${ratio.toFixed(2)} (target ≥ 0.80); our p99: ${ours.p99} ms (target ≤ 5 ms)`)
   mkdirSync(join(root, 'bench/results'), { recursive: true })
-  writeFileSync(join(root, 'bench/results/webhook.json'), JSON.stringify({ when: new Date().toISOString(), seconds, rounds, connections, baseline, ours, ratio }, null, 2))
+  writeFileSync(join(root, 'bench/results/webhook.json'), JSON.stringify({ when: new Date().toISOString(), seconds, rounds, connections, serverNodeFlags: ourNodeFlags, loadAverage: loadavg()[0], baseline, ours, ratio }, null, 2))
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }

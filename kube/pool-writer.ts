@@ -45,6 +45,9 @@ interface PoolQueue {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** How long after its last write a pool's own copy waits for the cache to catch up before it is looked at again. */
+const forgetAfterMs = 1000
+
 // The connection broke during the write: whether it landed is unknown. Redoing the batch on a fresh
 // read is safe: a landed reservation is found again by its token, a landed release has nothing left.
 const connectionLost = (err: unknown) => {
@@ -71,7 +74,7 @@ export function createPoolWriter(o: PoolWriterOptions): PoolWriter {
     return cached
   }
   const rememberWrite = (name: string, from: string | undefined, pool: SpiderIPPool) => {
-    if (from === undefined || pool.metadata?.resourceVersion === undefined) return
+    if (!o.cachedPool || from === undefined || pool.metadata?.resourceVersion === undefined) return
     const mine = written.get(name)
     if (mine && mine.pool.metadata?.resourceVersion === from) {
       mine.replaced.add(from)
@@ -102,8 +105,10 @@ export function createPoolWriter(o: PoolWriterOptions): PoolWriter {
     else {
       q.busy = false
       queues.delete(name)
-      // idle: keep the own copy only while the cache is still behind it
+      // idle: keep the own copy only while the cache is still behind it, and look again once its
+      // watch event has had time to arrive (a copy of every written pool costs megabytes)
       knownPool(name)
+      if (written.has(name)) setTimeout(() => queues.has(name) || knownPool(name), forgetAfterMs).unref()
       if (queues.size === 0) {
         const waiters = idleWaiters
         idleWaiters = []

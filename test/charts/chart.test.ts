@@ -1,6 +1,7 @@
 // The Helm chart rendered without helm (scripts/chart/), with its default values and with each
 // seed's `helm install --set` flags: the invariants of issue #6, the webhooks equal to what the
 // server registers, and the output applied to the local control plane with the real kubectl.
+import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
@@ -260,4 +261,19 @@ t.test("the Deployment's arguments are ones the server's own flag parser accepts
     }
     t.ok(flags!.shutdownDelayMs > 0, 'readiness drops before the listener closes')
   }
+})
+
+t.test("the Deployment runs the server with the node flags the benchmarks measure (server/node-options.ts)", async (t) => {
+  const { serverNodeOptions } = await import('../../server/node-options.ts')
+  for (const set of [[], ['certManager.enabled=true']]) {
+    const deployment = one(renderChart(chartDir, { namespace: 'kube-system', set }).objects, 'Deployment')
+    const env = deployment.spec.template.spec.containers[0].env as { name: string; value?: string }[]
+    t.equal(env.filter((e) => e.name === 'NODE_OPTIONS').length, 1, `one NODE_OPTIONS with ${set.join(' ') || 'default values'}`)
+    t.equal(env.find((e) => e.name === 'NODE_OPTIONS')?.value, serverNodeOptions)
+  }
+  // node refuses to start on a flag NODE_OPTIONS does not allow
+  const started = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(require("node:v8").getHeapStatistics().heap_size_limit))'], { env: { ...process.env, NODE_OPTIONS: serverNodeOptions }, encoding: 'utf8' })
+  t.equal(started.status, 0, started.stderr)
+  const oldSpace = Number(/--max-old-space-size=(\d+)/.exec(serverNodeOptions)?.[1])
+  t.ok(Number(started.stdout) < (oldSpace + 64) * 2 ** 20, `the heap limit (${started.stdout} bytes) follows --max-old-space-size`)
 })
