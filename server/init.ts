@@ -98,10 +98,11 @@ export async function createDefaultObjects(store: Store, o: InitOptions): Promis
         const reason = notReadyReason(err)
         if (reason === undefined) throw new InitError(`${label} was refused: ${refusalText(err)}`, { cause: err })
         const left = deadline - Date.now()
-        // the next try needs time to get an answer; one cut short would report only its own deadline
-        if (left < lastTryMs) throw new InitError(`${label} could not be created within ${Math.round(o.timeoutMs / 1000)} s (${attempt} attempts); last answer: ${reason}`, { cause: err })
+        // give up only at the deadline; the last try still gets lastTryMs to answer (callTimeoutMs), so it
+        // is not cut short and reports the API's answer rather than its own timeout
+        if (left <= 0) throw new InitError(`${label} could not be created within ${Math.round(o.timeoutMs / 1000)} s (${attempt} attempts); last answer: ${reason}`, { cause: err })
         const retryAfterMs = err instanceof ApiError && err.details?.retryAfterSeconds ? err.details.retryAfterSeconds * 1000 : 0
-        const pause = Math.min(left - lastTryMs, Math.max(wait, retryAfterMs))
+        const pause = Math.min(left, Math.max(wait, retryAfterMs))
         log(`${label}: not ready (${reason}); trying again in ${(pause / 1000).toFixed(1)} s`)
         await sleep(pause)
         wait = Math.min(wait * 2, maxWaitMs)
