@@ -23,17 +23,9 @@ export const namespace = 'bench'
 export const nadName = 'macvlan'
 const root = join(import.meta.dirname, '..')
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+import { sleep, until } from './wait.ts'
 
-export async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, ms = 60_000, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await check()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(everyMs)
-  }
-}
+export { sleep, until }
 
 /** A process's resident set from /proc, in bytes; its own report when /proc is not there. */
 export function rssOf(pid: number): number | undefined {

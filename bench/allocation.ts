@@ -28,6 +28,7 @@ import { webhookConfigurations } from '../server/webhook-configurations.ts'
 import { allKinds } from '../webhooks/registry.ts'
 import { defaultSettings } from '../webhooks/settings.ts'
 import { claimAll } from './cni-claims.ts'
+import { sleep, until } from './wait.ts'
 import { startRoundRobinProxy, type RoundRobinProxy } from './round-robin-proxy.ts'
 import type { ReplicaMessage, ReplicaQuery, ReplicaState } from './allocation-replica.ts'
 
@@ -83,20 +84,10 @@ const podObject = (ns = namespace, networks = true) => ({
 
 // ---- helpers ----
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const began = performance.now()
 const progress = (what: string) => console.error(`[${((performance.now() - began) / 1000).toFixed(1)} s] ${what}`)
 const seconds = (fromMs: number) => (performance.now() - fromMs) / 1000
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await check()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(everyMs)
-  }
-}
 
 /** Runs fn(0..n-1) with at most `limit` in flight (0: all at once); results in order. */
 async function inParallel<T>(n: number, limit: number, fn: (i: number) => Promise<T>): Promise<T[]> {
@@ -185,7 +176,7 @@ function watchPoolWrites(store: Store, fromVersion: string) {
   return {
     writes: () => writes,
     /** waits until the watch has seen the pool at least at this version */
-    caughtUp: (rv: string) => until('the pool watch to catch up', () => seen >= BigInt(rv)),
+    caughtUp: (rv: string) => until('the pool watch to catch up', () => seen >= BigInt(rv), 30_000, 50),
     stop: async () => {
       stop.abort()
       await running
@@ -242,7 +233,7 @@ async function round(n: number) {
     await until('both replicas to cache the namespace, the NAD and the counted pool, and one to lead', async () => {
       const states = await Promise.all(replicas.map((r) => r.state()))
       return states.every((s) => s.synced && s.namespace && s.nad && s.pool?.totalIPCount === pods && s.pool.allocatedIPCount === 0) && states.filter((s) => s.leader).length === 1
-    })
+    }, 30_000, 50)
     const settled = await api.get(resources.ippools, poolName)
     const startVersion = settled.metadata!.resourceVersion!
     const poolWatch = watchPoolWrites(api, startVersion)
