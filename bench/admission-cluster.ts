@@ -15,7 +15,7 @@ import { serialiseRecords, type PoolRecord } from '../ipam/records.ts'
 import { webhookConfigurations } from '../server/webhook-configurations.ts'
 import { allKinds } from '../webhooks/registry.ts'
 import { defaultSettings } from '../webhooks/settings.ts'
-import { serverNodeFlags, serverNodeOptions } from '../server/node-options.ts'
+import { serverMallocEnvironment, serverNodeFlags, serverNodeOptions } from '../server/node-options.ts'
 import type { Memory, WebhookChildMessage, WebhookChildQuery } from './webhook-child.ts'
 import type { TrafficMessage, TrafficPlan, Window } from './traffic-child.ts'
 
@@ -42,6 +42,9 @@ export const MiB = (bytes: number) => bytes / 1024 / 1024
 export interface WebhookChild {
   child: ChildProcess
   pid: number
+  /** what the server was started with besides --expose-gc: node flags and environment */
+  flags: string[]
+  environment: Record<string, string>
   url: string
   caPem: string
   memory(gc: boolean): Promise<Memory>
@@ -51,12 +54,20 @@ export interface WebhookChild {
   close(): Promise<void>
 }
 
+/** `NAME=value NAME=value` as a list of settings. */
+const settingsOf = (assignments: string): Record<string, string> =>
+  Object.fromEntries(assignments.split(/\s+/).filter(Boolean).map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]))
+
 async function startWebhookChild(kubeconfig: string, tlsDir: string): Promise<WebhookChild> {
-  // the node flags the chart deploys the server with; for investigations, others in their place
-  // (BENCH_SERVER_NODE_FLAGS, empty for none) or another build of the same child (an esbuild bundle)
+  // the node flags and malloc settings the chart deploys the server with; for investigations, others
+  // in their place (BENCH_SERVER_NODE_FLAGS, BENCH_SERVER_MALLOC as NAME=value …, empty for none) or
+  // another build of the same child (an esbuild bundle)
   const flags = serverNodeFlags(process.env.BENCH_SERVER_NODE_FLAGS ?? serverNodeOptions)
+  const environment = process.env.BENCH_SERVER_MALLOC === undefined ? serverMallocEnvironment : settingsOf(process.env.BENCH_SERVER_MALLOC)
+  // the bench's own malloc settings are not the server's
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('MALLOC_') && name !== 'GLIBC_TUNABLES'))
   const script = process.env.BENCH_SERVER_SCRIPT ?? join(root, 'bench/webhook-child.ts')
-  const child = fork(script, [kubeconfig, tlsDir], { execPath: process.execPath, execArgv: ['--expose-gc', ...flags], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(script, [kubeconfig, tlsDir], { execPath: process.execPath, execArgv: ['--expose-gc', ...flags], env: { ...inherited, ...environment }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const waiting = new Map<string, ((m: WebhookChildMessage) => void)[]>()
   const ready = new Promise<{ url: string; caPem: string }>((resolve, reject) => {
     child.on('message', (m: WebhookChildMessage) => {
@@ -77,6 +88,8 @@ async function startWebhookChild(kubeconfig: string, tlsDir: string): Promise<We
   return {
     child,
     pid: child.pid!,
+    flags,
+    environment,
     url,
     caPem,
     memory: async (gc) => {

@@ -7,8 +7,9 @@
 // RSS and heap are read after a full GC. Target: RSS ≤ 150 MiB.
 // BENCH_MEMORY_SECONDS (60) of traffic at BENCH_MEMORY_RATE (500) requests/s, of which
 // BENCH_MEMORY_POD_RATE (20) pods/s; BENCH_HEAP_SNAPSHOT=<file> writes the server's heap at the end.
-// The server runs with the node flags the chart deploys it with (server/node-options.ts).
+// The server runs with the node flags and malloc settings the chart deploys it with (server/node-options.ts).
 // To find where memory goes: BENCH_SERVER_NODE_FLAGS replaces those flags (empty: none),
+// BENCH_SERVER_MALLOC those malloc settings (`NAME=value …`, empty: glibc's defaults),
 // BENCH_SERVER_SCRIPT runs another build of bench/webhook-child.ts (e.g. an esbuild bundle).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
@@ -33,7 +34,24 @@ const target = { rssMiB: 150 }
 
 const began = performance.now()
 const progress = (what: string) => console.error(`[${((performance.now() - began) / 1000).toFixed(1)} s] ${what}`)
-const mib = (m: Memory) => ({ rssMiB: MiB(m.rss), heapUsedMiB: MiB(m.heapUsed), heapTotalMiB: MiB(m.heapTotal), externalMiB: MiB(m.external), arrayBuffersMiB: MiB(m.arrayBuffers), anonymousMiB: m.anonymous === undefined ? undefined : MiB(m.anonymous), lazyFreeMiB: m.lazyFree === undefined ? undefined : MiB(m.lazyFree), mappingsMiB: m.mappings && { brkHeap: MiB(m.mappings.brkHeap), anonymousMappings: MiB(m.mappings.anonymousMappings), files: MiB(m.mappings.files), mallocArenas: MiB(m.mappings.mallocArenas), largestAnonymous: m.mappings.largestAnonymous.map((x) => `${MiB(x.rss).toFixed(1)} of ${MiB(x.size).toFixed(1)}`) }, v8MallocMiB: MiB(m.v8.mallocedMemory), v8PeakMallocMiB: MiB(m.v8.peakMallocedMemory), v8PhysicalMiB: MiB(m.v8.totalPhysicalSize) })
+/** V8's pages kept in its pool after a GC freed them: resident 256 KiB pages beyond those its regular-page spaces hold. */
+const pooled = (m: Memory) => {
+  const inSpaces = ['new_space', 'old_space', 'trusted_space', 'shared_space', 'shared_trusted_space'].reduce((sum, name) => sum + (m.spaces[name]?.physical ?? 0), 0)
+  return m.mappings ? Math.max(0, m.mappings.v8Pages - inSpaces) : undefined
+}
+/** RSS as file-backed (the node binary, libraries), V8's heap, V8's pool of freed pages, malloc (main heap and thread arenas), and the rest. */
+const split = (m: Memory) => {
+  if (!m.mappings || m.anonymous === undefined) return undefined
+  const kept = pooled(m) ?? 0
+  const malloc = m.mappings.brkHeap + m.mappings.mallocArenas
+  return { fileBacked: m.rss - m.anonymous, v8Heap: m.v8.totalPhysicalSize, v8Pool: kept, malloc, other: Math.max(0, m.anonymous - m.v8.totalPhysicalSize - kept - malloc) }
+}
+const splitText = (m: Memory) => {
+  const s = split(m)
+  return s ? `${MiB(s.fileBacked).toFixed(1)} files + ${MiB(s.v8Heap).toFixed(1)} V8 heap + ${MiB(s.v8Pool).toFixed(1)} V8 pool + ${MiB(s.malloc).toFixed(1)} malloc + ${MiB(s.other).toFixed(1)} other MiB` : 'no /proc here'
+}
+const mib = (m: Memory) => ({
+  splitMiB: ((s) => s && Object.fromEntries(Object.entries(s).map(([k, v]) => [k, MiB(v)])))(split(m)), rssMiB: MiB(m.rss), heapUsedMiB: MiB(m.heapUsed), heapTotalMiB: MiB(m.heapTotal), externalMiB: MiB(m.external), arrayBuffersMiB: MiB(m.arrayBuffers), anonymousMiB: m.anonymous === undefined ? undefined : MiB(m.anonymous), lazyFreeMiB: m.lazyFree === undefined ? undefined : MiB(m.lazyFree), mappingsMiB: m.mappings && { brkHeap: MiB(m.mappings.brkHeap), anonymousMappings: MiB(m.mappings.anonymousMappings), files: MiB(m.mappings.files), mallocArenas: MiB(m.mappings.mallocArenas), largestAnonymous: m.mappings.largestAnonymous.map((x) => `${MiB(x.rss).toFixed(1)} of ${MiB(x.size).toFixed(1)}`) }, v8MallocMiB: MiB(m.v8.mallocedMemory), v8PeakMallocMiB: MiB(m.v8.peakMallocedMemory), v8PhysicalMiB: MiB(m.v8.totalPhysicalSize), spacesMiB: Object.fromEntries(Object.entries(m.spaces).map(([k, v]) => [k, `${MiB(v.used).toFixed(1)} used, ${MiB(v.physical).toFixed(1)} resident of ${MiB(v.committed).toFixed(1)}`])) })
 
 const pools: PoolPlan[] = Array.from({ length: poolCount }, (_, i) => ({ name: `pool-${String(i).padStart(3, '0')}`, octet: 100 + i, size: poolSize }))
 
@@ -58,6 +76,7 @@ const dir = mkdtempSync(join(tmpdir(), 'bench-memory-'))
 const cluster = await startAdmissionCluster(dir)
 try {
   const { webhook } = cluster
+  progress(`server: node ${webhook.flags.join(' ') || '(no flags)'}, ${Object.entries(webhook.environment).map(([k, v]) => `${k}=${v}`).join(' ') || 'no malloc settings'}`)
   const idle = await webhook.memory(true)
   progress(`server up, empty cluster: RSS ${MiB(idle.rss).toFixed(1)} MiB; creating ${poolCount} pools`)
   await cluster.createPools(pools)
@@ -128,12 +147,14 @@ try {
   )
   const met = MiB(after.rss) <= target.rssMiB
   const rows: [string, string][] = [
+    ['server started with', `${webhook.flags.join(' ') || 'no node flags'}; ${Object.entries(webhook.environment).map(([k, v]) => `${k}=${v}`).join(' ') || 'no malloc settings'}`],
     ['load average (1 min) when the traffic began, 2 cores', loadAverage.toFixed(1)],
     ['server RSS / heap used, empty cluster, after GC', `${MiB(idle.rss).toFixed(1)} / ${MiB(idle.heapUsed).toFixed(1)} MiB`],
     [`server RSS / heap used, ${poolCount} pools and ${allocatedIPs} records cached, after GC`, `${MiB(synced.rss).toFixed(1)} / ${MiB(synced.heapUsed).toFixed(1)} MiB`],
     ['traffic: answers/s (pods/s), denied, errors, shed', `${(totals.answered / totals.seconds).toFixed(0)} (${(totals.pods / totals.seconds).toFixed(1)}), ${totals.denied}, ${totals.errors}, ${totals.shed}`],
     ['server RSS peak during the traffic (sampled every second)', `${MiB(peakRss).toFixed(1)} MiB`],
     ['server RSS / heap used after the traffic, after GC', `${MiB(after.rss).toFixed(1)} / ${MiB(after.heapUsed).toFixed(1)} MiB`],
+    ['server RSS after the traffic, split', splitText(after)],
     [`server RSS / heap used after ${restSeconds} s more without traffic, after GC`, `${MiB(rested.rss).toFixed(1)} / ${MiB(rested.heapUsed).toFixed(1)} MiB`],
     ['target: server RSS', `≤ ${target.rssMiB} MiB: ${met ? 'met' : 'NOT met'}`],
   ]
@@ -149,6 +170,7 @@ try {
         when: new Date().toISOString(),
         pools: poolCount,
         allocatedIPs,
+        server: { nodeFlags: webhook.flags, environment: webhook.environment },
         traffic: { rate, podRate, loadAverage, ...totals, answersPerSecond: totals.answered / totals.seconds, byPath: requests.byPath, byStatus: requests.byStatus, windows },
         target,
         idle: mib(idle),

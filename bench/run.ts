@@ -92,9 +92,12 @@ const readers: Record<string, (r: Json) => Row[]> = {
   // issue 7: server RSS ≤ 150 MiB with 100 pools and 50 000 allocated IPs
   memory: (r) => [
     info('pools, allocated IPs', `${r.pools}, ${r.allocatedIPs}`),
+    ...(r.server ? [info('server node flags; environment', `${r.server.nodeFlags.join(' ')}; ${Object.entries(r.server.environment).map(([k, v]) => `${k}=${v}`).join(' ')}`)] : []),
     info('server RSS, empty cluster (after GC)', `${r.idle.rssMiB.toFixed(1)} MiB`),
+    info('server RSS, pools cached (after GC)', `${r.synced.rssMiB.toFixed(1)} MiB`),
     info('server RSS peak during traffic', `${r.peakRssMiB.toFixed(1)} MiB`),
     info('server heap used after traffic (after GC)', `${r.heapUsedMiB.toFixed(1)} MiB`),
+    ...(r.afterTraffic.splitMiB ? [info('server RSS after traffic: files + V8 heap + V8 pool of freed pages + malloc + other', ['fileBacked', 'v8Heap', 'v8Pool', 'malloc', 'other'].map((k) => r.afterTraffic.splitMiB[k].toFixed(1)).join(' + ') + ' MiB')] : []),
     atMost('server RSS after traffic (after GC)', r.rssMiB, r.target.rssMiB, 'MiB', 1),
   ],
   // issue 7: RSS flat over 10 minutes at 2 000 req/s

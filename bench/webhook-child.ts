@@ -3,7 +3,7 @@
 // with its memory (after a full GC when asked; fork it with --expose-gc), what its caches hold, the
 // admission requests it has answered, and a heap snapshot on request.
 import { readFileSync } from 'node:fs'
-import { getHeapStatistics, writeHeapSnapshot } from 'node:v8'
+import { getHeapSpaceStatistics, getHeapStatistics, writeHeapSnapshot } from 'node:v8'
 import { startWebhookServer } from '../server/webhook.ts'
 import { parseRecords } from '../ipam/records.ts'
 import { defaultSettings } from '../webhooks/settings.ts'
@@ -26,9 +26,11 @@ export interface Memory {
   /** pages freed with MADV_FREE: still counted in RSS until the kernel needs them */
   lazyFree?: number
   /** resident memory by kind of mapping, from /proc/self/smaps: malloc's main heap (`[heap]`), anonymous mappings (V8's pages, other malloc arenas), files (the node binary, libraries) */
-  mappings?: { brkHeap: number; anonymousMappings: number; files: number; mallocArenas: number; largestAnonymous: { size: number; rss: number }[] }
+  mappings?: { brkHeap: number; anonymousMappings: number; files: number; mallocArenas: number; largestAnonymous: { size: number; rss: number }[]; v8Pages: number }
   /** V8's own malloc (compiler zones and the like), now and at its peak, and the heap's committed physical size */
   v8: { mallocedMemory: number; peakMallocedMemory: number; totalPhysicalSize: number }
+  /** V8's heap by space: committed and resident bytes */
+  spaces: Record<string, { committed: number; physical: number; used: number }>
 }
 
 export type WebhookChildMessage =
@@ -89,6 +91,8 @@ function residentByMapping(): Memory['mappings'] {
     let kind: keyof typeof sizes = 'anonymousMappings'
     let size = 0
     const anonymous: { size: number; rss: number }[] = []
+    // V8's regular pages are 256 KiB mappings each, whether in a space or in its pool of freed pages
+    let v8Pages = 0
     for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
       const header = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line)
       if (header) {
@@ -100,10 +104,11 @@ function residentByMapping(): Memory['mappings'] {
         const rss = Number(line.split(/\s+/)[1]) * 1024
         sizes[kind] += rss
         if (kind === 'anonymousMappings') anonymous.push({ size, rss })
+        if (kind === 'anonymousMappings' && size === 256 * 1024) v8Pages += rss
       }
     }
     anonymous.sort((a, b) => b.rss - a.rss)
-    return { ...sizes, largestAnonymous: anonymous.slice(0, 6) }
+    return { ...sizes, largestAnonymous: anonymous.slice(0, 6), v8Pages }
   } catch {
     return undefined
   }
@@ -118,7 +123,8 @@ const memory = (collect: boolean): Memory => {
     gc()
   }
   const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage()
-  return { rss, heapUsed, heapTotal, external, arrayBuffers, anonymous: rollup('Anonymous'), lazyFree: rollup('LazyFree'), mappings: residentByMapping(), v8: v8Memory() }
+  const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, { committed: s.space_size, physical: s.physical_space_size, used: s.space_used_size }]))
+  return { rss, heapUsed, heapTotal, external, arrayBuffers, spaces, anonymous: rollup('Anonymous'), lazyFree: rollup('LazyFree'), mappings: residentByMapping(), v8: v8Memory() }
 }
 
 process.on('message', (m: WebhookChildQuery) => {

@@ -263,13 +263,16 @@ t.test("the Deployment's arguments are ones the server's own flag parser accepts
   }
 })
 
-t.test("the Deployment runs the server with the node flags the benchmarks measure (server/node-options.ts)", async (t) => {
-  const { serverNodeOptions } = await import('../../server/node-options.ts')
+t.test("the Deployment runs the server with the node flags and malloc settings the benchmarks measure (server/node-options.ts)", async (t) => {
+  const { serverEnvironment, serverNodeOptions } = await import('../../server/node-options.ts')
+  t.equal(serverEnvironment.NODE_OPTIONS, serverNodeOptions)
   for (const set of [[], ['certManager.enabled=true']]) {
     const deployment = one(renderChart(chartDir, { namespace: 'kube-system', set }).objects, 'Deployment')
     const env = deployment.spec.template.spec.containers[0].env as { name: string; value?: string }[]
-    t.equal(env.filter((e) => e.name === 'NODE_OPTIONS').length, 1, `one NODE_OPTIONS with ${set.join(' ') || 'default values'}`)
-    t.equal(env.find((e) => e.name === 'NODE_OPTIONS')?.value, serverNodeOptions)
+    for (const [name, value] of Object.entries(serverEnvironment)) {
+      t.equal(env.filter((e) => e.name === name).length, 1, `one ${name} with ${set.join(' ') || 'default values'}`)
+      t.equal(env.find((e) => e.name === name)?.value, value, name)
+    }
   }
   // node refuses to start on a flag NODE_OPTIONS does not allow
   const started = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(require("node:v8").getHeapStatistics().heap_size_limit))'], { env: { ...process.env, NODE_OPTIONS: serverNodeOptions }, encoding: 'utf8' })
