@@ -211,6 +211,8 @@ t.test('two replicas on one control plane: one leader, failover within the lease
   await first.exited
   await until(`${second.name} to take the lease`, () => replicaOf(holder()) === second.name, 10_000)
   const takeover = leaseWrites().find((e) => replicaOf(holderOf(e)) === second.name)!
+  // its log line about starting the controllers crosses a pipe after the lease write
+  await until(`${second.name} to start its controllers`, () => terms(second).length > 0, 5_000).catch(() => {})
 
   await t.test('killed with SIGKILL, the leader is replaced within the lease duration and a retry period', async (t) => {
     const afterKill = takeover.at - killedAt
@@ -226,6 +228,7 @@ t.test('two replicas on one control plane: one leader, failover within the lease
     await until('the NAD of after-kill', () => nadWrites('after-kill').length > 0)
     await store.delete(resources.pods, 'web', { namespace: 'default', gracePeriodSeconds: 0 })
     await until('10.6.0.10 released', async () => (await records())?.length === 0)
+    await until(`${second.name} to log the release`, () => second.logs.some((l) => l.msg.startsWith('released:')), 5_000).catch(() => {})
     const released = second.logs.filter((l) => l.msg.startsWith('released:'))
     t.same(
       released.map((l) => [l.pool, l.ip]),

@@ -1,7 +1,7 @@
 // One HTTPS POST to a webhook, verified against its caBundle and bounded by its timeout. Errors are
 // worded like Go's net/http ones (`Post "<url>": ...`) because kube-apiserver passes those on to the user.
 
-import { request } from 'node:https'
+import { Agent, request } from 'node:https'
 import { isIP } from 'node:net'
 import { defaultServicePort, type WebhookClientConfig } from './types.ts'
 
@@ -79,8 +79,37 @@ export interface WebhookReply {
   body: string
 }
 
+// Connections to a webhook are kept and reused, as kube-apiserver's transport keeps them: a new TLS
+// handshake per admission would cost more than the admission. An idle kept socket does not hold a
+// closing webhook server open (Fastify closes idle connections) nor this process (Node unrefs it).
+const agents = new Map<string, Agent>()
+const maxAgents = 64
+
+function agentFor(endpoint: WebhookEndpoint): Agent {
+  const key = JSON.stringify([endpoint.host, endpoint.port, endpoint.servername ?? '', endpoint.ca ?? ''])
+  let agent = agents.get(key)
+  if (!agent) {
+    if (agents.size >= maxAgents) {
+      const [oldest, idle] = agents.entries().next().value!
+      idle.destroy()
+      agents.delete(oldest)
+    }
+    agent = new Agent({ keepAlive: true, scheduling: 'lifo' })
+    agents.set(key, agent)
+  }
+  return agent
+}
+
+/** A kept connection the server had closed just as it was reused: nothing reached the webhook, so one retry on a new connection is safe. */
+const closedUnderUs = (error: Error & { code?: string }) => error.code === 'ECONNRESET' || error.code === 'EPIPE'
+
 /** POSTs `body`; rejects with a WebhookClientError when no complete reply arrives within `timeoutMs`. */
 export function postToWebhook(endpoint: WebhookEndpoint, body: string, timeoutMs: number): Promise<WebhookReply> {
+  return post(endpoint, body, timeoutMs, agentFor(endpoint))
+}
+
+function post(endpoint: WebhookEndpoint, body: string, timeoutMs: number, agent: Agent | false): Promise<WebhookReply> {
+  const started = Date.now()
   return new Promise((resolve, reject) => {
     let settled = false
     const finish = (outcome: () => void) => {
@@ -99,8 +128,7 @@ export function postToWebhook(endpoint: WebhookEndpoint, body: string, timeoutMs
         path: endpoint.path,
         ...(endpoint.servername ? { servername: endpoint.servername } : {}),
         ...(endpoint.ca ? { ca: endpoint.ca } : {}),
-        // a fresh connection per call: a pooled idle socket would keep the webhook server from closing
-        agent: false,
+        agent,
         headers: {
           host: endpoint.hostHeader,
           'content-type': 'application/json',
@@ -122,7 +150,15 @@ export function postToWebhook(endpoint: WebhookEndpoint, body: string, timeoutMs
       fail('context deadline exceeded')
       req.destroy()
     }, timeoutMs)
-    req.on('error', (error) => fail(transportErrorText(error, endpoint)))
+    req.on('error', (error: Error & { code?: string }) => {
+      if (agent && req.reusedSocket && closedUnderUs(error) && !settled) {
+        settled = true
+        clearTimeout(timer)
+        post(endpoint, body, Math.max(1, timeoutMs - (Date.now() - started)), false).then(resolve, reject)
+        return
+      }
+      fail(transportErrorText(error, endpoint))
+    })
     req.end(body)
   })
 }
