@@ -1,7 +1,7 @@
 // iproute2 as the plugins' netlink: reads are one `ip -json -batch -`, writes one `ip -batch -`, run
 // inside a network namespace through nsenter; a shell only when sysctls or other programs go with them.
 import { runIn, runStreaming } from './netns.ts'
-import type { RunResult } from './netns.ts'
+import type { RunResult, Streaming } from './netns.ts'
 
 /** `ip -json link show` */
 export interface IpLink {
@@ -204,6 +204,11 @@ export type Step =
   | { exec: string[]; unless?: string[]; label: string }
   /** An iptables rule (chain first) appended to `table` unless it is there; consecutive ones of a family and table run together. */
   | { iptables: 4 | 6; table: string; rule: string[]; label: string }
+  /** The steps after it wait until `waitFor` resolves (a rejection stops them), so that those before can run meanwhile. */
+  | { waitFor: Promise<unknown>; label: string }
+
+type WaitStep = Extract<Step, { waitFor: Promise<unknown> }>
+const isWait = (s: Step): s is WaitStep => 'waitFor' in s
 
 /** Consecutive ip lines of one family: one `ip -batch -` (tolerant ones too: a failure there resumes after it). */
 function ipGroupEnd(steps: Step[], i: number): number {
@@ -266,34 +271,88 @@ function sysctlFile(name: string): string {
   return `/proc/sys/${name}`
 }
 
-function render(steps: Step[]): string {
-  const lines = ['set -e']
-  for (let i = 0; i < steps.length; ) {
-    const step = steps[i]
-    lines.push(`printf '@@%d\\n' ${i} >&2`)
-    if ('ip' in step) {
-      const j = ipGroupEnd(steps, i)
-      lines.push(`${ipArgv(step.family).join(' ')} <<'@@EOF'`, ...steps.slice(i, j).map((s) => (s as { ip: string }).ip), '@@EOF')
-      i = j
-      continue
-    }
-    if (isIptables(step)) {
-      const j = iptablesGroupEnd(steps, i)
-      lines.push(...renderIptables(steps.slice(i, j) as IptablesStep[]))
-      i = j
-      continue
-    }
-    if ('sysctl' in step) {
-      const file = quote(sysctlFile(step.sysctl))
-      const write = `printf '%s\\n' ${quote(step.value)} > ${file}`
-      lines.push(step.ifExists ? `if [ -e ${file} ]; then ${write}; fi` : write)
-    } else {
-      const cmd = step.exec.map(quote).join(' ')
-      lines.push(step.unless ? `${step.unless.map(quote).join(' ')} >/dev/null 2>&1 || ${cmd}` : cmd)
-    }
-    i++
+/** The shell lines of the step at `i` (and of those that run with it), and where the next step starts. */
+function stepLines(steps: Step[], i: number): { lines: string[]; next: number } {
+  const step = steps[i]
+  const lines = [`printf '@@%d\\n' ${i} >&2`]
+  if ('ip' in step) {
+    const j = ipGroupEnd(steps, i)
+    lines.push(`${ipArgv(step.family).join(' ')} <<'@@EOF'`, ...steps.slice(i, j).map((s) => (s as { ip: string }).ip), '@@EOF')
+    return { lines, next: j }
   }
-  return lines.join('\n')
+  if (isIptables(step)) {
+    const j = iptablesGroupEnd(steps, i)
+    lines.push(...renderIptables(steps.slice(i, j) as IptablesStep[]))
+    return { lines, next: j }
+  }
+  if ('sysctl' in step) {
+    const file = quote(sysctlFile(step.sysctl))
+    const write = `printf '%s\\n' ${quote(step.value)} > ${file}`
+    lines.push(step.ifExists ? `if [ -e ${file} ]; then ${write}; fi` : write)
+  } else if ('exec' in step) {
+    const cmd = step.exec.map(quote).join(' ')
+    lines.push(step.unless ? `${step.unless.map(quote).join(' ')} >/dev/null 2>&1 || ${cmd}` : cmd)
+  }
+  return { lines, next: i + 1 }
+}
+
+/**
+ * The script of a shell that reads it from stdin, in pieces split where the steps wait: each piece
+ * is written once the waits before it resolved, and runs as one group whose stdin is not the script.
+ */
+function renderPieces(steps: Step[]): string[] {
+  const pieces: string[][] = [[]]
+  for (let i = 0; i < steps.length; ) {
+    if (isWait(steps[i])) {
+      pieces.push([])
+      i++
+      continue
+    }
+    const { lines, next } = stepLines(steps, i)
+    pieces.at(-1)!.push(...lines)
+    i = next
+  }
+  const texts = pieces.map((lines) => (lines.length ? `{\n${lines.join('\n')}\n} </dev/null\n` : ''))
+  texts[0] = `set -e\n${texts[0]}`
+  return texts
+}
+
+const render = (steps: Step[]) => renderPieces(steps).join('')
+
+/** A program started before its work is known, so that its start-up overlaps other work; it serves one use. */
+export interface Standby {
+  take(): Streaming | undefined
+  /** Ends the program if nothing took it. */
+  close(): void
+}
+
+function standby(netns: string | undefined, argv: string[]): Standby {
+  let waiting: Streaming | undefined = runStreaming(netns, argv)
+  return {
+    take() {
+      const program = waiting
+      waiting = undefined
+      return program
+    },
+    close() {
+      void waiting?.end().catch(() => {})
+      waiting = undefined
+    },
+  }
+}
+
+/** `ip -batch -` here, for the first ip lines without a family that applySteps runs here. */
+export const standbyIp = (): Standby => standby(undefined, ['ip', '-batch', '-'])
+
+/** A shell in `netns` that reads its script from stdin, for the next applySteps there. */
+export const standbyShell = (netns: string): Standby => standby(netns, ['sh', '-s'])
+
+export interface ApplyOptions {
+  timeoutMs?: number
+  /** started by standbyIp */
+  ip?: Standby
+  /** started by standbyShell in the namespace of the steps */
+  shell?: Standby
 }
 
 interface Failure {
@@ -315,18 +374,28 @@ function ipFailure(groupStart: number, text: string, code: number | null): Failu
 }
 
 /** Runs the steps with one program per ip group, sysctls written here: where no shell is needed. */
-async function applyDirect(netns: string | undefined, steps: Step[], timeoutMs?: number): Promise<Failure | undefined> {
+async function applyDirect(netns: string | undefined, steps: Step[], o: ApplyOptions): Promise<Failure | undefined> {
+  const { timeoutMs } = o
   const fs = process.getBuiltinModule('node:fs')
   for (let i = 0; i < steps.length; ) {
     const step = steps[i]
     if ('ip' in step) {
       const j = ipGroupEnd(steps, i)
-      const r = await runIn(netns, ipArgv(step.family), { timeoutMs, input: steps.slice(i, j).map((s) => `${(s as { ip: string }).ip}\n`).join('') })
+      const input = steps.slice(i, j).map((s) => `${(s as { ip: string }).ip}\n`).join('')
+      const ready = netns === undefined && step.family === undefined ? o.ip?.take() : undefined
+      if (ready) ready.write(input)
+      const r = await (ready ? ready.end() : runIn(netns, ipArgv(step.family), { timeoutMs, input }))
       if (r.code !== 0) return ipFailure(i, r.stderr || r.stdout, r.code)
       i = j
       continue
     }
-    if ('sysctl' in step) {
+    if (isWait(step)) {
+      try {
+        await step.waitFor
+      } catch (err) {
+        return { index: i, message: (err as Error).message }
+      }
+    } else if ('sysctl' in step) {
       const file = sysctlFile(step.sysctl)
       try {
         if (!step.ifExists || fs.existsSync(file)) fs.writeFileSync(file, `${step.value}\n`)
@@ -346,10 +415,24 @@ async function applyDirect(netns: string | undefined, steps: Step[], timeoutMs?:
   return undefined
 }
 
-/** Runs the steps in one shell inside `netns`. */
-async function applyInShell(netns: string | undefined, steps: Step[], timeoutMs?: number): Promise<Failure | undefined> {
-  const r = await runIn(netns, ['sh', '-c', render(steps)], { timeoutMs })
-  if (r.code === 0) return undefined
+/** Runs the steps in one shell inside `netns`, writing its script piece by piece as the waits resolve. */
+async function applyInShell(netns: string | undefined, steps: Step[], o: ApplyOptions): Promise<Failure | undefined> {
+  const shell = o.shell?.take() ?? runStreaming(netns, ['sh', '-s'], { timeoutMs: o.timeoutMs })
+  const [first, ...rest] = renderPieces(steps)
+  shell.write(first)
+  const waits = steps.flatMap((s, i) => (isWait(s) ? [{ i, waitFor: s.waitFor }] : []))
+  let stopped: Failure | undefined
+  for (const [k, w] of waits.entries()) {
+    try {
+      await w.waitFor
+    } catch (err) {
+      stopped = { index: w.i, message: (err as Error).message }
+      break
+    }
+    shell.write(rest[k])
+  }
+  const r = await shell.end()
+  if (r.code === 0) return stopped
   // stderr: "@@<first step of the group>" markers, then what failed; `ip -batch` adds "Command failed -:<line>".
   const text = r.stderr
   const markers = [...text.matchAll(/^@@(\d+)$/gm)]
@@ -364,13 +447,15 @@ const tolerated = { exists: /File exists/, missing: /Cannot find device|No such 
 /**
  * Applies the steps in order inside `netns` (here when undefined); stops at the first failure but
  * for tolerant steps, whose "already there" / "already gone" lets the rest go on. Here, or when the
- * steps are one ip group, no shell runs; in a namespace with sysctls or programs, one shell does.
+ * steps are ip lines and waits, no shell runs; in a namespace with sysctls or programs, one shell does.
  */
-export async function applySteps(netns: string | undefined, steps: Step[], timeoutMs?: number): Promise<void> {
+export async function applySteps(netns: string | undefined, steps: Step[], o: ApplyOptions = {}): Promise<void> {
   for (let from = 0; from < steps.length; ) {
     const rest = steps.slice(from)
-    const direct = netns === undefined || ipGroupEnd(rest, 0) === rest.length
-    const failure = await (direct ? applyDirect(netns, rest, timeoutMs) : applyInShell(netns, rest, timeoutMs))
+    const changes = rest.filter((s) => !isWait(s))
+    // a shell already started costs less than a program started now
+    const direct = netns === undefined || !changes.length || (!o.shell && changes.every((s) => 'ip' in s) && ipGroupEnd(changes, 0) === changes.length)
+    const failure = await (direct ? applyDirect(netns, rest, o) : applyInShell(netns, rest, o))
     if (!failure) return
     const index = from + failure.index
     const step = steps[index]

@@ -87,6 +87,8 @@ export function runStreaming(netns: string | undefined, argv: string[], options:
   let pending = ''
   let child: import('node:child_process').ChildProcess | undefined
   const done = runIn(netns, argv, { ...options, onSpawn: (c) => (child = c), keepInputOpen: input })
+  // a program started ahead may never be used: its failure is for end() to report, if anyone asks
+  done.catch(() => {})
   return {
     write: (text) => {
       if (child?.stdin) child.stdin.write(text)

@@ -6,7 +6,7 @@ import { CniError, errorCode } from '../errors.ts'
 import { netnsExists } from '../netns.ts'
 import type { CmdArgs, Plugin } from '../skel.ts'
 import type { Result } from '../version.ts'
-import { applyOps } from './apply.ts'
+import { applyOps, prepareApply } from './apply.ts'
 import { netconfMode, resolveConfig } from './config.ts'
 import type { CoordinatorInputs, ResolvedConfig } from './config.ts'
 import { detectGateways, detectIPConflicts } from './detect.ts'
@@ -23,6 +23,8 @@ export interface Dependencies {
   /** the pod's namespace when `netns` is given, the host's otherwise; `routeGets` may come while it reads; rules of `ruleFamilies` only (default both) */
   readFacts(netns: string | undefined, routeGets?: string[] | Promise<string[]>, ruleFamilies?: Family[]): Promise<HostFacts>
   apply(ops: Op[], netns: string): Promise<void>
+  /** starts what `apply` in `netns` will use, while ADD waits for the API */
+  prepareApply?(netns: string): void
   randomMac(): string
 }
 
@@ -42,6 +44,7 @@ export const productionDependencies: Dependencies = {
   },
   readFacts: readNetnsFacts,
   apply: applyOps,
+  prepareApply,
   randomMac,
 }
 
@@ -99,12 +102,23 @@ export function createCoordinator(deps: Dependencies = productionDependencies): 
       // while the API answers; the host read asks its route lookups once the pod's addresses are known.
       // The plan looks only at rules of the interface's families: those prevResult gives it are read
       // now, and the pod and host again in the rare case that the interface has others (SLAAC).
+      // The API read starts first: it is the longest of the three.
       const expected = ipFamiliesOf(prev, args.ifName)
+      const configRead = resolved(deps, args)
+      configRead.catch(() => {})
       const podRead = settledPodFacts(deps, args.netns, [args.ifName, firstNicOf(args)], expected)
       const hostRead = deps.readFacts(undefined, podRead.then((pod) => podIPsToResolve(pod, args.ifName)), expected)
       hostRead.catch(() => {})
-      const [config, podAsExpected] = await Promise.all([resolved(deps, args), podRead])
-      if (!config) return prev
+      // once the API read is on its way, with nothing else for this thread to do until it answers
+      const prepare = deps.prepareApply && setImmediate(deps.prepareApply, args.netns)
+      const [config, podAsExpected] = await Promise.all([configRead, podRead]).catch((err) => {
+        if (prepare) clearImmediate(prepare)
+        throw err
+      })
+      if (!config) {
+        if (prepare) clearImmediate(prepare)
+        return prev
+      }
       let pod = podAsExpected
       let families = familiesOf(pod, args.ifName)
       let host: HostFacts | Promise<HostFacts> = hostRead

@@ -31,6 +31,8 @@ interface PodObject {
 }
 
 export async function readCoordinatorInputs(kubeconfigPath: string, pod: PodRef | undefined, timeoutMs = apiTimeoutMs): Promise<CoordinatorInputs> {
+  // loading node:tls starts parsing the root certificates on another thread: before the namespace reads start, so that they are parsed when the connection is made
+  process.getBuiltinModule('node:tls')
   let transport
   try {
     // one connection, no node:https: its few requests cost one TLS handshake and no HTTP stack to load

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { applySteps, IpError, readIp, renderSteps } from '../../cni/iproute.ts'
+import { applySteps, IpError, readIp, renderSteps, standbyShell } from '../../cni/iproute.ts'
 import { netnsExists, runIn } from '../../cni/netns.ts'
 import { ip, missingRequirements } from './harness/cluster.ts'
 
@@ -16,6 +16,7 @@ t.test('steps render as one shell: consecutive ip lines share one batch per fami
     script,
     [
       'set -e',
+      '{',
       "printf '@@%d\\n' 0 >&2",
       "ip -batch - <<'@@EOF'",
       'link set eth0 up',
@@ -29,7 +30,8 @@ t.test('steps render as one shell: consecutive ip lines share one batch per fami
       "printf '%s\\n' '0' > '/proc/sys/net/ipv4/conf/all/rp_filter'",
       "printf '@@%d\\n' 4 >&2",
       "'iptables' '-t' 'mangle' '-C' 'OUTPUT' '-j' 'CONNMARK' '--restore-mark' >/dev/null 2>&1 || 'iptables' '-t' 'mangle' '-A' 'OUTPUT' '-j' 'CONNMARK' '--restore-mark'",
-    ].join('\n'),
+      '} </dev/null',
+    ].join('\n') + '\n',
   )
   t.throws(() => renderSteps([{ sysctl: 'net/../../etc/passwd', value: '1', label: 'x' }]), /not a sysctl name/)
   t.throws(() => renderSteps([{ ip: 'route add 1.2.3.4 dev eth0\nlink del eth0', label: 'x' }]), /cannot span lines/)
@@ -45,6 +47,7 @@ t.test('iptables rules of one family and table render as one iptables-restore fo
     script,
     [
       'set -e',
+      '{',
       "printf '@@%d\\n' 0 >&2",
       "rules=$(iptables-save -t 'mangle' 2>/dev/null) || rules='-A ?'",
       `case "$rules" in *'-A '*)`,
@@ -60,10 +63,35 @@ t.test('iptables rules of one family and table render as one iptables-restore fo
       ';;',
       "*) printf '%s\\n' '*mangle' '-A OUTPUT -j CONNMARK --restore-mark' 'COMMIT' | ip6tables-restore --wait=5 --noflush ;;",
       'esac',
-    ].join('\n'),
+      '} </dev/null',
+    ].join('\n') + '\n',
   )
   const odd = renderSteps([{ iptables: 4, table: 'mangle', rule: ['OUTPUT', '-m', 'comment', '--comment', 'two words', '-j', 'ACCEPT'], label: 'x' }])
   t.notMatch(odd, /iptables-restore/, 'a word iptables-restore would split stays a check and an append')
+})
+
+t.test('steps after a wait are a piece of their own, written to the shell once the wait resolves; each piece keeps the script off its commands\' stdin', async (t) => {
+  const script = renderSteps([
+    { sysctl: 'net/ipv4/conf/all/rp_filter', value: '0', label: 'a' },
+    { waitFor: Promise.resolve(), label: 'b' },
+    { ip: 'link set veth0 up', label: 'c' },
+  ])
+  t.equal(
+    script,
+    [
+      'set -e',
+      '{',
+      "printf '@@%d\\n' 0 >&2",
+      "printf '%s\\n' '0' > '/proc/sys/net/ipv4/conf/all/rp_filter'",
+      '} </dev/null',
+      '{',
+      "printf '@@%d\\n' 2 >&2",
+      "ip -batch - <<'@@EOF'",
+      'link set veth0 up',
+      '@@EOF',
+      '} </dev/null',
+    ].join('\n') + '\n',
+  )
 })
 
 const missing = missingRequirements(['ip', 'nsenter'])
@@ -124,6 +152,51 @@ t.test('in a network namespace', { skip: missing }, async (t) => {
     t.strictSame(await rules(), ['-A PREROUTING -i d0 -m conntrack --ctstate NEW -j MARK --set-xmark 0x1/0xffffffff', '-A OUTPUT -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff'], 'the missing one added, none twice')
     const err = await applySteps(netns, [{ iptables: 4, table: 'mangle', rule: ['NOSUCHCHAIN', '-j', 'ACCEPT'], label: 'a rule in a chain that is not there' }]).catch((e) => e)
     t.match(err, { step: 'a rule in a chain that is not there' })
+  })
+
+  t.test('the steps before a wait run while it waits, those after it once it resolves; a rejected wait stops them', async (t) => {
+    const rpFilter = async () => (await runIn(netns, ['cat', '/proc/sys/net/ipv4/conf/all/rp_filter'])).stdout.trim()
+    const hasRoute = async (dst: string) => (await runIn(netns, ['ip', 'route', 'show', 'table', 'all'])).stdout.includes(dst)
+    await runIn(netns, ['sh', '-c', 'echo 1 > /proc/sys/net/ipv4/conf/all/rp_filter'])
+    let go!: () => void
+    const applied = applySteps(netns, [
+      { sysctl: 'net/ipv4/conf/all/rp_filter', value: '2', label: 'before the wait' },
+      { waitFor: new Promise<void>((r) => (go = r)), label: 'the go-ahead' },
+      { ip: 'route add 10.77.0.0/16 dev d0 table 77', label: 'after the wait' },
+    ])
+    for (let i = 0; i < 100 && (await rpFilter()) !== '2'; i++) await new Promise((r) => setTimeout(r, 20))
+    t.equal(await rpFilter(), '2', 'the sysctl before the wait is written')
+    t.notOk(await hasRoute('10.77.0.0/16'), 'the route after it waits')
+    go()
+    await applied
+    t.ok(await hasRoute('10.77.0.0/16'), 'and is added once the wait resolves')
+
+    const stopped = await applySteps(netns, [
+      { sysctl: 'net/ipv4/conf/all/rp_filter', value: '1', label: 'before the wait' },
+      { waitFor: Promise.reject(new Error('the host failed')), label: 'the go-ahead' },
+      { ip: 'route add 10.78.0.0/16 dev d0 table 78', label: 'after the wait' },
+    ]).catch((e) => e)
+    t.match(stopped, { step: 'the go-ahead' })
+    t.notOk(await hasRoute('10.78.0.0/16'), 'nothing after a rejected wait runs')
+    const direct = await applySteps(netns, [
+      { waitFor: Promise.reject(new Error('the host failed')), label: 'the go-ahead' },
+      { ip: 'route add 10.79.0.0/16 dev d0 table 79', label: 'after the wait' },
+    ]).catch((e) => e)
+    t.match(direct, { step: 'the go-ahead', message: /the host failed/ }, 'the same without a shell')
+    t.notOk(await hasRoute('10.79.0.0/16'))
+  })
+
+  t.test('a shell started before its steps are known runs them in the namespace, and serves one applySteps only', async (t) => {
+    const hasRoute = async (dst: string) => (await runIn(netns, ['ip', 'route', 'show', 'table', 'all'])).stdout.includes(dst)
+    const shell = standbyShell(netns)
+    await applySteps(netns, [{ ip: 'route add 10.81.0.0/16 dev d0 table 81', label: 'through the standby shell' }], { shell })
+    t.ok(await hasRoute('10.81.0.0/16'))
+    t.equal(shell.take(), undefined, 'taken once')
+    const failed = await applySteps(netns, [{ ip: 'route add 10.81.0.0/16 dev d0 table 81', label: 'the same route again' }], { shell }).catch((e) => e)
+    t.match(failed, { step: 'the same route again' }, 'a later applySteps starts its own program')
+    const unused = standbyShell(netns)
+    unused.close()
+    t.equal(unused.take(), undefined, 'a closed standby is not used')
   })
 
   t.test('netnsExists tells a live namespace from a gone one', async (t) => {
