@@ -1,14 +1,16 @@
 // Issue 4: a thousand pods created at once take a thousand addresses of one pool. The local control
 // plane (2 ms added to every write) calls two webhook replicas, each in its own process, through a
-// TCP round-robin; the pods are created with the lean store, then each reservation is claimed as the
-// CNI plugin claims it (one GET and one conditional status write of the pool per pod), then the pods
-// are deleted and the leader's collector must give every address back.
+// TCP round-robin; the pods are created with the lean store, then each pod's CNI ADD runs the plugin's
+// own sequence (GET the pod, write its SpiderEndpoint, whose webhook claims the reservation through the
+// replica's batched pool writer), then the pods are deleted and the leader's collector must give every
+// address back.
 //
 // Prints seconds to reserve and to claim, against two baselines of the same burst in the same run
 // (pods no webhook is asked about; pods the pod webhook is asked about but that reserve nothing), pool
 // writes per address (counted by the replicas' pool writers and, independently, by a watch on the
-// pool's resourceVersion), conflicts retried, and the checks: no address twice, the next pod refused as
-// exhausted, nothing left after the deletes.
+// pool's resourceVersion), conflicts retried, and the checks: no address twice, every ADD answered with
+// its reserved address and the record claimed by its pod, the next pod refused as exhausted, nothing
+// left after the deletes.
 // BENCH_ROUNDS (3) fresh set-ups are run; BENCH_PODS (1000) pods and addresses; BENCH_CONCURRENCY
 // (0: all at once) caps the creates and deletes in flight, BENCH_CLAIM_CONCURRENCY (0) the claims;
 // BENCH_CLAIM_SECONDS (30) is the claims' budget; BENCH_CPU_PROF=<dir> profiles the replicas.
@@ -307,16 +309,18 @@ async function round(n: number) {
     const allocatedAfterReserve = (reservedPool.status as { allocatedIPCount?: number }).allocatedIPCount
 
     progress('reserved; claiming')
-    // -- claim: as the CNI plugin's ADD does it, one GET and one conditional write of the pool per pod
+    // -- claim: the plugin's own ADD per pod: GET the pod, write its SpiderEndpoint (claimed at admission)
     const claimWritesBefore = poolWatch.writes()
     const claim = await claimAll(
       clients,
-      reservations.map((r) => ({ namespace, name: r.pod.metadata.name, uid: r.pod.metadata.uid, pool: r.pool, address: r.address, token: r.token, nic: r.nic })),
-      { concurrency: claimConcurrency, budgetMs: claimBudgetSeconds * 1000, retryPauseMs: kubeletRetryMs, node: 'bench-node' },
+      reservations.map((r) => ({ namespace, name: r.pod.metadata.name, uid: r.pod.metadata.uid, pool: r.pool, nic: r.nic })),
+      (i) => reservations[i].address,
+      { concurrency: claimConcurrency, budgetMs: claimBudgetSeconds * 1000, retryPauseMs: kubeletRetryMs },
     )
     const claimedPool = await api.get(resources.ippools, poolName)
     await poolWatch.caughtUp(claimedPool.metadata!.resourceVersion!)
     const claimWrites = poolWatch.writes() - claimWritesBefore
+    const claimWriter = minus(sumStats(await Promise.all(replicas.map((r) => r.state()))), sumStats(afterReserve))
     const claimedRecords = recordsOf(claimedPool)
     const claimedByIP = new Map(claimedRecords.map((r) => [r.ip, r]))
     const notClaimed = reservations.filter((r) => {
@@ -400,7 +404,7 @@ async function round(n: number) {
         })),
         allocatedIPCount: allocatedAfterReserve,
       },
-      claim: { ...claim, poolWrites: claimWrites, notClaimed, leaderTerms: afterClaims.terms - termsBeforeClaims },
+      claim: { ...claim, poolWrites: claimWrites, writer: claimWriter, notClaimed, leaderTerms: afterClaims.terms - termsBeforeClaims },
       totalSeconds: reserveSeconds + claim.seconds,
       release: {
         deleteSeconds,
@@ -438,7 +442,7 @@ for (let i = 1; i <= rounds; i++) {
   const dup = Object.values(r.duplicates).reduce((a, b) => a + b, 0)
   console.log(
     `round ${i}: reserved in ${r.reserve.seconds.toFixed(2)} s (${r.reserve.poolWrites} pool writes, ${r.reserve.writer.conflicts} conflicts), ` +
-      `claimed in ${r.claim.seconds.toFixed(2)} s (${r.claim.writes} writes, ${r.claim.conflicts} conflicts, ${r.claim.cniRetries} CNI retries), ` +
+      `claimed in ${r.claim.seconds.toFixed(2)} s (${r.claim.endpointWrites} endpoint writes, ${r.claim.poolWrites} pool writes, ${r.claim.conflicts} conflicts, ${r.claim.cniRetries} CNI retries), ` +
       `released in ${r.release.seconds.toFixed(2)} s; duplicates ${dup}, leaks ${r.release.recordsLeft}`,
   )
 }
@@ -451,7 +455,7 @@ const rows: [string, (r: Round) => string, string][] = [
   ['seconds until all reserved (pods created)', (r) => f2(r.reserve.seconds), ''],
   ['ratio reserved / webhook-only baseline', (r) => f2(r.reserve.seconds / r.baselines.webhookOnlySeconds), ''],
   ['create latency p50 / p99, ms', (r) => `${r.reserve.createP50Ms.toFixed(0)} / ${r.reserve.createP99Ms.toFixed(0)}`, ''],
-  ['seconds to claim (CNI claim)', (r) => f2(r.claim.seconds) + (r.claim.abandoned > 0 ? ` (budget spent: ${r.claim.claimed} of ${pods} claimed)` : ''), ''],
+  ['seconds to claim (CNI ADDs: pod GET, endpoint write)', (r) => f2(r.claim.seconds) + (r.claim.abandoned > 0 ? ` (budget spent: ${r.claim.claimed} of ${pods} claimed)` : ''), ''],
   ['seconds reserve + claim', (r) => f2(r.totalSeconds) + (r.claim.abandoned > 0 ? ' (claims unfinished)' : ''), `≤ ${target.seconds}`],
   ['reservation: pool writes per IP (control plane)', (r) => f2(r.reserve.poolWritesPerIP), `≤ ${target.writesPerIP}`],
   ['reservation: pool writes per IP (both pool writers)', (r) => f2(r.reserve.writerWritesPerIP), `≤ ${target.writesPerIP}`],
@@ -460,9 +464,10 @@ const rows: [string, (r: Round) => string, string][] = [
   ['admissions per replica', (r) => r.reserve.admissionsPerReplica.join(' / '), ''],
   ['time in a replica per admission p50 / p99, ms', (r) => r.reserve.replicaAdmission.map((a) => `${a.p50Ms.toFixed(0)} / ${a.p99Ms.toFixed(0)}`).join(', '), ''],
   ['admissions reaching the replicas, from … to … s', (r) => r.reserve.replicaAdmission.map((a) => `${a.firstArrivalSeconds.toFixed(2)} … ${a.lastAnswerSeconds.toFixed(2)}`).join(', '), ''],
-  ['claim: pool writes per IP (control plane)', (r) => f2(r.claim.poolWrites / pods), ''],
-  ['claim: GETs, writes, conflicts, CNI retries', (r) => `${r.claim.gets}, ${r.claim.writes}, ${r.claim.conflicts}, ${r.claim.cniRetries}`, ''],
-  ['claim: reservations not claimed (abandoned at the budget, refused)', (r) => `${r.claim.notClaimed} (${r.claim.abandoned}, ${r.claim.errors.length})`, '0'],
+  ['claim: endpoint writes, pool writes per IP (control plane)', (r) => `${r.claim.endpointWrites}, ${f2(r.claim.poolWrites / pods)}`, ''],
+  ['claim: pool writes by the pool writers (batches), by the plugins', (r) => `${r.claim.writer.writes} (${r.claim.writer.batches}), ${r.claim.pluginPoolWrites}`, ''],
+  ['claim: GETs, conflicts (plugins, pool writers), CNI retries', (r) => `${r.claim.gets}, ${r.claim.conflicts}, ${r.claim.writer.conflicts}, ${r.claim.cniRetries}`, ''],
+  ['claim: reservations not claimed (abandoned at the budget, refused or answered otherwise)', (r) => `${r.claim.notClaimed} (${r.claim.abandoned}, ${r.claim.errors.length})`, '0'],
   ['claim: leader terms begun (the lease lapsed and was taken again)', (r) => String(r.claim.leaderTerms), ''],
   ['duplicates (shared addresses, double records, mismatches)', (r) => String(Object.values(r.duplicates).reduce((a, b) => a + b, 0)), '0'],
   [`pod ${pods + 1} refused as exhausted`, (r) => (r.exhaustion.refused ? 'yes' : 'NO'), 'yes'],

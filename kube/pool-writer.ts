@@ -1,10 +1,12 @@
-// Writes to SpiderIPPool status, batched per pool: requests that arrive while a pool is being
-// written wait and go together in its next write, so a thousand pods starting at once cost a few
-// dozen writes, not a thousand conflicting ones. Safety between replicas comes from the
-// resourceVersion precondition of every write, never from this process's queue.
+// Writes to SpiderIPPool status, batched per pool: reservations, claims and releases that arrive
+// while a pool is being written wait and go together in its next write, so a thousand pods
+// starting at once cost a few dozen writes, not a thousand conflicting ones. Safety between
+// replicas comes from the resourceVersion precondition of every write, never from this process's
+// queue.
 import type { SpiderIPPool, SpiderReservedIP } from '../schemas/types.ts'
 import { parseRecords, serialiseRecords, type PoolRecord } from '../ipam/records.ts'
 import { reserveInPool, type ReserveOutcome, type ReserveWant } from '../ipam/reserve.ts'
+import { claimRecords, type Claimant, type ClaimOutcome, type WantedAddress } from '../ipam/claim.ts'
 import { isConflict, isNotFound } from './errors.ts'
 import { resources } from './resources.ts'
 import type { Store } from './store.ts'
@@ -27,6 +29,8 @@ export interface PoolWriterStats {
 
 export interface PoolWriter {
   reserve(pool: string, want: ReserveWant): Promise<ReserveOutcome>
+  /** Claims the addresses for the pod (ipam/claim.ts); one outcome per address, in order. */
+  claim(pool: string, wanted: readonly WantedAddress[], who: Claimant, now: Date): Promise<ClaimOutcome[]>
   /** Removes the records `matches` selects; resolves with how many went. */
   release(pool: string, matches: (r: PoolRecord) => boolean): Promise<number>
   /** Resolves once every batch queued so far (and any queued meanwhile) is written or failed: a stopping server waits for it. */
@@ -37,6 +41,7 @@ export interface PoolWriter {
 type Op =
   | { kind: 'reserve'; want: ReserveWant; done: (o: ReserveOutcome) => void; fail: (e: unknown) => void }
   | { kind: 'release'; matches: (r: PoolRecord) => boolean; done: (n: number) => void; fail: (e: unknown) => void }
+  | { kind: 'claim'; wanted: readonly WantedAddress[]; who: Claimant; now: Date; done: (o: ClaimOutcome[]) => void; fail: (e: unknown) => void }
 
 interface PoolQueue {
   pending: Op[]
@@ -49,7 +54,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const forgetAfterMs = 1000
 
 // The connection broke during the write: whether it landed is unknown. Redoing the batch on a fresh
-// read is safe: a landed reservation is found again by its token, a landed release has nothing left.
+// read is safe: a landed reservation is found again by its token, a landed claim by the pod's uid,
+// a landed release has nothing left.
 const connectionLost = (err: unknown) => {
   const code = (err as { code?: unknown } | undefined)?.code
   return code === 'ECONNRESET' || code === 'EPIPE'
@@ -125,7 +131,12 @@ export function createPoolWriter(o: PoolWriterOptions): PoolWriter {
           pool = await o.store.get(resources.ippools, name)
         } catch (err) {
           if (!isNotFound(err)) throw err
-          for (const op of batch) op.kind === 'reserve' ? op.done({ error: `IPPool ${name} does not exist` }) : op.done(0)
+          const gone = `IPPool ${name} does not exist`
+          for (const op of batch) {
+            if (op.kind === 'reserve') op.done({ error: gone })
+            else if (op.kind === 'claim') op.done(op.wanted.map((w) => ({ address: w.address, lost: gone })))
+            else op.done(0)
+          }
           return
         }
       }
@@ -141,13 +152,27 @@ export function createPoolWriter(o: PoolWriterOptions): PoolWriter {
         records = records.filter((r) => !op.matches(r))
         released.push(before - records.length)
       }
+      // claims first: a claim whose record was released is told so, not that this write's reservations took the address
+      const claimed: ClaimOutcome[][] = []
+      let claimsChanged = false
+      for (const op of batch) {
+        if (op.kind !== 'claim') continue
+        const change = claimRecords(records, op.wanted, op.who, op.now)
+        records = change.records
+        claimsChanged ||= change.changed
+        claimed.push(change.value)
+      }
       const reserves = batch.filter((op) => op.kind === 'reserve')
-      const result = reserveInPool(pool, records, o.reservedIPs(), reserves.map((op) => op.want))
-      const changed = result.changed || released.some((n) => n > 0)
+      const result = reserves.length > 0 ? reserveInPool(pool, records, o.reservedIPs(), reserves.map((op) => op.want)) : { records, outcomes: [], changed: false }
+      const changed = result.changed || claimsChanged || released.some((n) => n > 0)
 
       const settle = () => {
         let i = 0
-        for (const op of batch) if (op.kind === 'release') op.done(released[i++])
+        let c = 0
+        for (const op of batch) {
+          if (op.kind === 'release') op.done(released[i++])
+          else if (op.kind === 'claim') op.done(claimed[c++])
+        }
         reserves.forEach((op, j) => op.done(result.outcomes[j]))
       }
       if (!changed) return settle()
@@ -171,6 +196,7 @@ export function createPoolWriter(o: PoolWriterOptions): PoolWriter {
   return {
     stats,
     reserve: (pool, want) => new Promise((done, fail) => enqueue(pool, { kind: 'reserve', want, done, fail })),
+    claim: (pool, wanted, who, now) => new Promise((done, fail) => enqueue(pool, { kind: 'claim', wanted, who, now, done, fail })),
     release: (pool, matches) => new Promise((done, fail) => enqueue(pool, { kind: 'release', matches, done, fail })),
     flush: () => (queues.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve))),
   }

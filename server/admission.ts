@@ -16,6 +16,8 @@ import { writesAt } from './lazy-logger.ts'
 export interface AdmissionOptions {
   kinds: readonly KindWebhook[]
   pods?: ReviewHandler
+  /** the endpoint webhook's handler (claims at the SpiderEndpoint write) */
+  endpoints?: ReviewHandler
 }
 
 declare module 'fastify' {
@@ -29,7 +31,7 @@ const pathPrefix = `spiderpool-spidernet-io-${version}`
 /** Decides one review; may be async (the pod webhook will reserve IPs). Throwing means the server is broken. */
 export type ReviewHandler = (request: AdmissionRequest, log: FastifyBaseLogger) => Decision | Promise<Decision>
 
-export const admissionRoutes: FastifyPluginAsync<AdmissionOptions> = async (app, { kinds, pods }) => {
+export const admissionRoutes: FastifyPluginAsync<AdmissionOptions> = async (app, { kinds, pods, endpoints }) => {
   // strict about the review's own fields: no coercion, no defaults, every problem named
   const ajv = new Ajv({ allErrors: true, allowUnionTypes: true })
   app.setValidatorCompiler(({ schema }) => ajv.compile(schema))
@@ -52,6 +54,7 @@ export const admissionRoutes: FastifyPluginAsync<AdmissionOptions> = async (app,
     serveReview(app, `/validate-${pathPrefix}-${kind.pathName}`, kind.kind, serveKind(validationDecision))
   }
   if (pods) serveReview(app, '/mutate--v1-pod', 'Pod', pods)
+  if (endpoints) serveReview(app, `/mutate-${pathPrefix}-spiderendpoint`, 'SpiderEndpoint', endpoints)
 }
 
 /** One admission route: the review is checked against the AdmissionReview schema before `handle` sees it. */

@@ -33,6 +33,8 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger']
   /** the pod webhook's handler (/mutate--v1-pod); absent: the route is not served */
   pods?: ReviewHandler
+  /** the endpoint webhook's handler (/mutate-spiderpool-spidernet-io-v2beta1-spiderendpoint); absent: not served */
+  endpoints?: ReviewHandler
 }
 
 export function buildApp(options: AppOptions): FastifyInstance {
@@ -67,6 +69,6 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.register(healthRoutes, { ready: options.ready })
   app.register(metricsRoutes)
-  app.register(admissionRoutes, { kinds: options.kinds, pods: options.pods })
+  app.register(admissionRoutes, { kinds: options.kinds, pods: options.pods, endpoints: options.endpoints })
   return app
 }

@@ -5,6 +5,9 @@ import type { KindWebhook } from '../webhooks/kind.ts'
 
 export const webhookConfigurationName = 'spiderpool-controller'
 
+/** Past this the API server stores the endpoint unmarked and the plugin claims itself. */
+export const endpointWebhookTimeoutSeconds = 8
+
 /** Where the API server reaches us: a URL (one machine) or a Service (a cluster). */
 export type WebhookTarget = { url: string } | { service: { namespace: string; name: string; port: number } }
 
@@ -32,9 +35,12 @@ const operationsOf = (kind: KindWebhook, side: 'mutate' | 'validate') =>
 /**
  * Every webhook of the system. The pod webhook reserves addresses, so a dry run must not
  * (NoneOnDryRun), and it leaves the system's own namespaces alone so that they never wait on it.
+ * The endpoint webhook claims them when the CNI ADD writes the pod's SpiderEndpoint; pod start
+ * must never depend on it (Ignore, a short timeout: the plugin then claims itself).
  */
 export function webhookConfigurations(kinds: readonly KindWebhook[], target: WebhookTarget, caPem: string, excludedNamespaces: readonly string[]): WebhookConfigurations {
   const caBundle = Buffer.from(caPem).toString('base64')
+  const outsideExcluded = { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...excludedNamespaces] }] }
   const clientConfig = (path: string) => ('url' in target ? { url: target.url + path, caBundle } : { service: { ...target.service, path }, caBundle })
   const entry = (kind: KindWebhook, side: 'mutate' | 'validate'): WebhookEntry => {
     const path = `/${side}-spiderpool-spidernet-io-v2beta1-${kind.pathName}`
@@ -69,10 +75,22 @@ export function webhookConfigurations(kinds: readonly KindWebhook[], target: Web
           admissionReviewVersions: ['v1'],
           clientConfig: clientConfig('/mutate--v1-pod'),
           rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
-          namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...excludedNamespaces] }] },
+          namespaceSelector: outsideExcluded,
           failurePolicy: 'Fail',
           sideEffects: 'NoneOnDryRun',
           timeoutSeconds: 10,
+          matchPolicy: 'Equivalent',
+          reinvocationPolicy: 'Never',
+        },
+        {
+          name: 'spiderendpoint.spiderpool.spidernet.io',
+          admissionReviewVersions: ['v1'],
+          clientConfig: clientConfig('/mutate-spiderpool-spidernet-io-v2beta1-spiderendpoint'),
+          rules: [{ operations: ['CREATE', 'UPDATE'], apiGroups: ['spiderpool.spidernet.io'], apiVersions: ['v2beta1'], resources: ['spiderendpoints'], scope: 'Namespaced' }],
+          namespaceSelector: outsideExcluded,
+          failurePolicy: 'Ignore',
+          sideEffects: 'NoneOnDryRun',
+          timeoutSeconds: endpointWebhookTimeoutSeconds,
           matchPolicy: 'Equivalent',
           reinvocationPolicy: 'Never',
         },

@@ -18,6 +18,8 @@ import { createPoolWriter, type PoolWriter } from '../kube/pool-writer.ts'
 import { resources } from '../kube/resources.ts'
 import { isNotFound } from '../kube/errors.ts'
 import { podReviewHandler } from './pod.ts'
+import { endpointClaimHandler } from './endpoint-claim.ts'
+import type { StoredPod } from '../webhooks/cluster.ts'
 import { httpsServerOptions, secureContextOptions } from './tls.ts'
 import { requireClientCertificate } from './client-certificate.ts'
 import { keepServingCertificate, type CertificateLog, type ServingCertificateKeeper } from './serving-certificate.ts'
@@ -153,6 +155,14 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
       writer,
       reservationTTLSeconds: o.settings.reservationTTLSeconds,
       readPool: store && (async (name) => store!.get(resources.ippools, name).catch((err) => (isNotFound(err) ? undefined : Promise.reject(err)))),
+    }),
+    endpoints: endpointClaimHandler({
+      cluster: snapshot,
+      writer,
+      readPod:
+        store &&
+        (async (namespace, name) =>
+          (store!.get(resources.pods, name, { namespace }) as Promise<StoredPod>).catch((err) => (isNotFound(err) ? undefined : Promise.reject(err)))),
     }),
   })
   if (o.clientCaPem !== undefined) app.addHook('onRequest', requireClientCertificate)

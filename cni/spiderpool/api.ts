@@ -13,7 +13,7 @@ import type { PoolRecord } from '../../ipam/records.ts'
 import type { KubeObject } from '../../schemas/meta.ts'
 import type { SpiderIPPool } from '../../schemas/types.ts'
 import { CniError, errorCode } from '../errors.ts'
-import type { PoolChange } from './claim.ts'
+import type { PoolChange } from '../../ipam/claim.ts'
 
 const requestTimeoutMs = 10_000
 

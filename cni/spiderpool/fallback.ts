@@ -24,8 +24,8 @@ import { isRefusal } from '../../webhooks/pod/refusal.ts'
 import { CniError, errorCode } from '../errors.ts'
 import type { NetConf } from '../skel.ts'
 import { getOrUndefined, writePool } from './api.ts'
-import { claimRecords, heldRecord, sameAddress } from './claim.ts'
-import type { Claimant } from './claim.ts'
+import { claimRecords, heldRecord, sameAddress } from '../../ipam/claim.ts'
+import type { Claimant } from '../../ipam/claim.ts'
 import type { PodObject } from './pod.ts'
 
 export interface FallbackRequest {

@@ -1,7 +1,9 @@
-// The `spiderpool` IPAM plugin. ADD claims what the webhook reserved for the NIC (one read of the
-// pod, one conditional write per pool, then the pod's SpiderEndpoint), allocating here only when
-// there is nothing to claim; DEL releases once the pod is gone or finished and never fails on the
-// API (the collector reconciles); CHECK asks the pools whether the pod still holds its addresses.
+// The `spiderpool` IPAM plugin. ADD claims what the webhook reserved for the NIC: it reads the pod
+// and writes its SpiderEndpoint, whose webhook claims in the pools and marks the outcome on it; a
+// NIC the mark does not speak for is claimed here (one conditional write per pool). It allocates
+// here only what could not be claimed. DEL releases once the pod is gone or finished and never
+// fails on the API (the collector reconciles); CHECK asks the pools whether the pod still holds
+// its addresses.
 import type { Family } from '../../ipam/ip.ts'
 import { parseRecords } from '../../ipam/records.ts'
 import type { ReservedInterface } from '../../ipam/reservation.ts'
@@ -13,8 +15,8 @@ import { CniError, errorCode } from '../errors.ts'
 import type { CmdArgs, Plugin } from '../skel.ts'
 import type { Result } from '../version.ts'
 import { apiFailure, connect, getOrUndefined, writePool } from './api.ts'
-import { claimRecords, releaseRecords, sameAddress } from './claim.ts'
-import type { Claimant, ClaimOutcome, WantedAddress } from './claim.ts'
+import { claimMarkAnnotation, claimRecords, decodeClaimMark, lostByMark, releaseRecords, sameAddress } from '../../ipam/claim.ts'
+import type { Claimant, ClaimOutcome, WantedAddress } from '../../ipam/claim.ts'
 import { podIdentityOf, readIPAMConfig } from './config.ts'
 import type { PodIdentity } from './config.ts'
 import { endpointIsThePods, endpointNIC, endpointWithoutNIC, endpointWrite, nicOf, reservedInterfaceOf } from './endpoint.ts'
@@ -94,16 +96,16 @@ function withFresh(entry: ReservedInterface, fresh: ReservedInterface, families:
 
 const maxEndpointAttempts = 5
 
-/** Creates or updates the pod's SpiderEndpoint so that it records the NIC; conflicts re-read it. */
-async function recordEndpoint(store: Store, existing: SpiderEndpoint | undefined, pod: PodFacts, nic: EndpointNIC): Promise<void> {
+/** Creates or updates the pod's SpiderEndpoint so that it records the NIC; conflicts re-read it. Resolves with the endpoint as stored. */
+async function recordEndpoint(store: Store, existing: SpiderEndpoint | undefined, pod: PodFacts, nic: EndpointNIC): Promise<SpiderEndpoint> {
   let current = existing
   for (let attempt = 0; attempt < maxEndpointAttempts; attempt++) {
     const w = endpointWrite(current, pod, nic)
     try {
-      if (w.action === 'none') return
-      if (w.action === 'update') return void (await store.update(resources.endpoints, w.endpoint))
+      if (w.action === 'none') return current!
+      if (w.action === 'update') return await store.update(resources.endpoints, w.endpoint)
       if (w.action === 'replace') await dropFinalizers(store, w.stale)
-      return void (await store.create(resources.endpoints, w.endpoint))
+      return await store.create(resources.endpoints, w.endpoint)
     } catch (err) {
       if (!isConflict(err) && !isAlreadyExists(err) && !isNotFound(err)) throw err
       current = await getOrUndefined(store, resources.endpoints, pod.name, pod.namespace)
@@ -122,7 +124,16 @@ async function dropFinalizers(store: Store, endpoint: SpiderEndpoint): Promise<v
   }
 }
 
-async function add(store: Store, args: CmdArgs, who: PodIdentity, now: Date): Promise<Result> {
+/** What the endpoint's claim mark says was lost of the entry, or undefined when it does not speak for this uid and NIC. */
+function lostOfMark(endpoint: SpiderEndpoint, uid: string, entry: ReservedInterface): Lost[] | undefined {
+  const byPool = [...addressesByPool(entry)]
+  const lost = lostByMark(decodeClaimMark(endpoint.metadata?.annotations?.[claimMarkAnnotation]), uid, entry.interface, byPool.flatMap(([, a]) => a.map((x) => x.address)))
+  if (!lost) return undefined
+  return byPool.flatMap(([pool, addresses]) => addresses.filter((a) => lost.has(a.address)).map((a) => ({ family: a.family, pool, why: lost.get(a.address)! })))
+}
+
+/** The ADD of one NIC: exported so that bench/cni-claims.ts runs the plugin's own sequence. */
+export async function add(store: Store, args: CmdArgs, who: PodIdentity, now: Date): Promise<Result> {
   const where = `Pod ${who.namespace}/${who.name} NIC ${args.ifName}`
   const pod = (await getOrUndefined(store, resources.pods, who.name, who.namespace)) as PodObject | undefined
   if (!pod) throw new CniError(errorCode.unknownContainer, `${where}: the Pod does not exist`)
@@ -147,15 +158,18 @@ async function add(store: Store, args: CmdArgs, who: PodIdentity, now: Date): Pr
   }
 
   let lost: Lost[] | undefined
+  let current = endpoint
   if (entry) {
-    // the endpoint is written while the pools are (created blind; re-read only when it exists)
-    ;[lost] = await Promise.all([claimEntry(store, entry, token, claimant, now), recordEndpoint(store, endpoint, facts, endpointNIC(entry))])
+    // created blind (re-read only when it exists); its webhook claims the reservation before storing it
+    current = await recordEndpoint(store, endpoint, facts, endpointNIC(entry))
+    lost = token !== undefined ? lostOfMark(current, uid, entry) : undefined
+    // no mark for this uid and NIC (the webhook is absent or failed): claim here; a claim already made is found again
+    lost ??= await claimEntry(store, entry, token, claimant, now)
     if (lost.length === 0) return ipamResult(entry, args.cniVersion)
     for (const l of lost) args.log(`spiderpool: ${where}: IPPool ${l.pool}: ${l.why}; allocating a fresh IPv${l.family} address`)
   }
   const families = lost?.map((l) => l.family)
   const { allocateFresh } = await import('./fallback.ts')
-  const current = entry ? await getOrUndefined(store, resources.endpoints, who.name, who.namespace) : endpoint
   const fresh = await allocateFresh({ store, pod, who: claimant, ifName: args.ifName, config: args.config, families, endpoint: current, now })
   const final = entry && families ? withFresh(entry, fresh, families) : fresh
   await recordEndpoint(store, current, facts, endpointNIC(final))

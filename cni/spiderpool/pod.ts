@@ -1,12 +1,12 @@
-// What the plugin reads off the pod: whether it is still alive, whether a StatefulSet owns it,
-// its top controller, and the reservation entry of a NIC.
-import { decodeReservation, reservationAnnotation } from '../../ipam/reservation.ts'
-import type { Reservation, ReservedInterface } from '../../ipam/reservation.ts'
+// What the plugin reads off the pod: whether it is still alive and its top controller; whether a
+// StatefulSet owns it and a NIC's reservation entry are shared with the endpoint webhook (webhooks/pod/claim.ts).
 import { clusterFromObjects } from '../../webhooks/cluster.ts'
-import { controllerOf } from '../../webhooks/common/controller-ref.ts'
+import { reservationOf, statefulSetOf } from '../../webhooks/pod/claim.ts'
 import type { Pod } from '../../webhooks/pod/pod.ts'
 import { topControllerOf } from '../../webhooks/pod/top-controller.ts'
 import type { PodFacts } from './endpoint.ts'
+
+export { reservationOf, statefulSetOf }
 
 export interface PodObject extends Pod {
   status?: { phase?: string; [key: string]: unknown }
@@ -14,11 +14,6 @@ export interface PodObject extends Pod {
 
 /** Spiderpool's "alive": not being deleted and not finished; DEL of an alive pod keeps its addresses. */
 export const isAlive = (pod: PodObject): boolean => !pod.metadata.deletionTimestamp && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed'
-
-export function statefulSetOf(pod: PodObject): string | undefined {
-  const owner = controllerOf(pod.metadata)
-  return owner?.apiVersion === 'apps/v1' && owner.kind === 'StatefulSet' ? owner.name : undefined
-}
 
 export function podFacts(pod: PodObject, node: string): PodFacts {
   const namespace = pod.metadata.namespace ?? 'default'
@@ -33,19 +28,6 @@ export function podFacts(pod: PodObject, node: string): PodFacts {
     ownerControllerType: top.kind,
     ownerControllerName: top.name,
   }
-}
-
-export type ReservationLookup =
-  | { reservation: Reservation; entry: ReservedInterface | undefined; problem?: undefined }
-  | { reservation?: undefined; entry?: undefined; problem: string | undefined }
-
-/** The pod's reservation and this NIC's entry in it; `problem` says why there is none to claim. */
-export function reservationOf(pod: PodObject, ifName: string): ReservationLookup {
-  const text = pod.metadata.annotations?.[reservationAnnotation]
-  if (text === undefined) return { problem: undefined }
-  const decoded = decodeReservation(text)
-  if (decoded.error !== undefined) return { problem: decoded.error }
-  return { reservation: decoded.reservation, entry: decoded.reservation.ips.find((i) => i.interface === ifName) }
 }
 
 /** `web-3` of StatefulSet `web` is ordinal 3. */

@@ -1,7 +1,7 @@
 // The pure halves of the `spiderpool` IPAM plugin: what a claim and a release do to a pool's
 // records, what the pod's SpiderEndpoint becomes, the IPAM result, and the network config.
 import t from 'tap'
-import { claimRecords, heldRecord, isReleased, releaseRecords, sameAddress, type Claimant } from '../../cni/spiderpool/claim.ts'
+import { claimRecords, heldRecord, isReleased, releaseRecords, sameAddress, type Claimant } from '../../ipam/claim.ts'
 import { defaultKubeconfigPath, podIdentityOf, readIPAMConfig } from '../../cni/spiderpool/config.ts'
 import { endpointNIC, endpointWithoutNIC, endpointWrite, reservedInterfaceOf, type PodFacts } from '../../cni/spiderpool/endpoint.ts'
 import { isAlive, ordinalOf, podFacts, reservationOf, statefulSetKeeps } from '../../cni/spiderpool/pod.ts'

@@ -184,6 +184,37 @@ async function main() {
     t.equal((await getEndpoint(env, 'retry'))?.status?.current.ips.length, 1)
   })
 
+  t.test('the endpoint the ADD writes carries the claim: its webhook claimed the reservation for the pod and marked it claimed', async (t) => {
+    const { api, pod } = await newPod('marked')
+    const r = await ipam('ADD', pod, { uid: api.metadata.uid })
+    t.equal(r.exitCode, 0, r.stdout)
+    const reserved = reservedOf(api).ipv4
+    t.equal(r.out.ips[0].address, reserved)
+    const endpoint = await getEndpoint(env, 'marked')
+    t.same(JSON.parse(endpoint?.metadata?.annotations?.['ipam.spidernet.io/claim'] ?? 'null'), { uid: api.metadata.uid, interfaces: { eth0: { claimed: [reserved.split('/')[0]], lost: {} } } })
+    t.match((await poolRecords(env, 'i-v4')).find((x) => `${x.ip}/16` === reserved), { pod: 'default/marked', podUid: api.metadata.uid, state: 'claimed', nic: 'eth0', node: node1.name })
+  })
+
+  t.test('without the endpoint webhook (an API server that skipped it: failurePolicy Ignore) the plugin claims the reservation itself', async (t) => {
+    const hooks = (await env.store.get(resources.mutatingWebhookConfigurations, 'spiderpool-controller')) as any
+    const restore = async () => {
+      const now = (await env.store.get(resources.mutatingWebhookConfigurations, 'spiderpool-controller')) as any
+      await env.store.update(resources.mutatingWebhookConfigurations, { ...now, webhooks: hooks.webhooks })
+    }
+    await env.store.update(resources.mutatingWebhookConfigurations, { ...hooks, webhooks: hooks.webhooks.filter((w: any) => w.name !== 'spiderendpoint.spiderpool.spidernet.io') })
+    try {
+      const { api, pod } = await newPod('unmarked')
+      const r = await ipam('ADD', pod, { uid: api.metadata.uid })
+      t.equal(r.exitCode, 0, r.stdout)
+      const reserved = reservedOf(api).ipv4
+      t.equal(r.out.ips[0].address, reserved)
+      t.equal((await getEndpoint(env, 'unmarked'))?.metadata?.annotations?.['ipam.spidernet.io/claim'], undefined, 'no mark')
+      t.match((await poolRecords(env, 'i-v4')).find((x) => `${x.ip}/16` === reserved), { pod: 'default/unmarked', podUid: api.metadata.uid, state: 'claimed', node: node1.name })
+    } finally {
+      await restore()
+    }
+  })
+
   t.test('DEL without ADD succeeds: a live pod keeps its reservation, a terminating one gives it back, a gone one is left to the collector', async (t) => {
     const live = await newPod('no-add-live')
     t.equal((await ipam('DEL', live.pod)).exitCode, 0)

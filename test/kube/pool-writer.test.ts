@@ -98,3 +98,76 @@ t.test('a write that a broken connection kept from the API is made again', async
   t.equal(writer.stats.writes, 2)
   t.same((await recordsOf(name)).map((r) => [r.ip, r.token]), [['10.6.0.10', 'r-1']])
 })
+
+const claimant = (i: number) => ({ namespace: 'default', name: `pod-${i}`, uid: `uid-${i}`, node: 'node-1', statefulSet: false })
+const now = new Date('2026-07-08T12:00:00Z')
+
+async function bigPool(addresses: number): Promise<string> {
+  const name = `pool-${++pools}`
+  await store.create(resources.ippools, { metadata: { name }, spec: { subnet: '10.7.0.0/16', ips: [`10.7.0.1-10.7.${Math.floor(addresses / 256)}.${addresses % 256}`] } } as SpiderIPPool)
+  return name
+}
+
+t.test('200 claims at once on one pool cost a handful of writes, and each reservation becomes its own pod\'s', async (t) => {
+  const name = await bigPool(200)
+  const writer = createPoolWriter({ store, reservedIPs: () => [] })
+  const reserved = await Promise.all(Array.from({ length: 200 }, (_, i) => writer.reserve(name, want(`r-${i}`))))
+  const before = writer.stats.writes
+  const outcomes = await Promise.all(
+    reserved.map((r, i) => writer.claim(name, [{ address: r.ip!.split('/')[0], token: `r-${i}`, nic: 'net1' }], claimant(i), now)),
+  )
+  t.ok(writer.stats.writes - before <= 5, `${writer.stats.writes - before} writes for 200 claims`)
+  t.same(
+    outcomes.map((o) => o.map((x) => x.claimed)),
+    reserved.map(() => ['now']),
+    'every claim answered claimed',
+  )
+  const records = await recordsOf(name)
+  t.equal(records.length, 200)
+  for (const [i, r] of reserved.entries()) {
+    const record = records.find((x) => x.ip === r.ip!.split('/')[0])
+    t.match(record, { pod: `default/pod-${i}`, podUid: `uid-${i}`, state: 'claimed', node: 'node-1', token: `r-${i}` }, `pod-${i}`)
+    if (record?.expiresAt !== undefined) t.fail('a claimed record keeps no expiry')
+  }
+  const again = await writer.claim(name, [{ address: reserved[0].ip!.split('/')[0], token: 'r-0', nic: 'net1' }], claimant(0), now)
+  t.same(again, [{ address: reserved[0].ip!.split('/')[0], claimed: 'already' }], 'a claim made again (an ADD retried) finds it made')
+})
+
+t.test('a claim whose token is wrong is lost, and the pool is not written', async (t) => {
+  const pool = await freshPool()
+  const name = pool.metadata!.name!
+  const writer = createPoolWriter({ store, reservedIPs: () => [] })
+  const { ip } = await writer.reserve(name, want('r-right'))
+  const before = await store.get(resources.ippools, name)
+  const writes = writer.stats.writes
+  const address = ip!.split('/')[0]
+  t.same(await writer.claim(name, [{ address, token: 'r-wrong', nic: 'net1' }], claimant(1), now), [{ address, lost: `${address} is reserved for another Pod` }])
+  t.equal(writer.stats.writes, writes, 'no write')
+  t.equal((await store.get(resources.ippools, name)).metadata!.resourceVersion, before.metadata!.resourceVersion, 'the pool is unchanged')
+  t.match(await recordsOf(name), [{ ip: address, state: 'reserved', podUid: '', token: 'r-right' }])
+})
+
+t.test('claims, reservations and releases asked in one turn go in one write; a claim on a pool that does not exist is lost', async (t) => {
+  const pool = await freshPool()
+  const name = pool.metadata!.name!
+  const writer = createPoolWriter({ store, reservedIPs: () => [] })
+  const first = await writer.reserve(name, want('r-a'))
+  await writer.reserve(name, want('r-b'))
+  const writes = writer.stats.writes
+  const a = first.ip!.split('/')[0]
+  const [claimed, reserved, released, missing] = await Promise.all([
+    writer.claim(name, [{ address: a, token: 'r-a', nic: 'net1' }], claimant(1), now),
+    writer.reserve(name, want('r-c')),
+    writer.release(name, (r) => r.token === 'r-b'),
+    writer.claim('no-such-pool', [{ address: '10.9.0.1', token: 'r-a', nic: 'net1' }], claimant(1), now),
+  ])
+  t.equal(writer.stats.writes - writes, 1, 'one write')
+  t.same(claimed, [{ address: a, claimed: 'now' }])
+  t.same(reserved, { ip: '10.6.0.11/24' }, 'the address the release freed is reserved again in the same write')
+  t.equal(released, 1)
+  t.same(missing, [{ address: '10.9.0.1', lost: 'IPPool no-such-pool does not exist' }])
+  t.same((await recordsOf(name)).map((r) => [r.ip, r.state, r.token]), [
+    ['10.6.0.10', 'claimed', 'r-a'],
+    ['10.6.0.11', 'reserved', 'r-c'],
+  ])
+})

@@ -63,7 +63,7 @@ t.test('first start: the Secret is created with the CA and the pair, the pair is
   await until('the pair from the Secret served', async () => (await servedFingerprint(a.url)) === fingerprintOf(files.certPem!))
   t.match(new X509Certificate(files.certPem!).subjectAltName, 'DNS:spiderpool-controller.kube-system.svc')
   await until('the CA injected', async () => (await caBundles('first')).every((b) => b === files.caPem))
-  t.equal((await caBundles('first')).length, allKinds.length * 2 + 1, 'every webhook, the pod webhook included')
+  t.equal((await caBundles('first')).length, allKinds.length * 2 + 2, 'every webhook, the pod and endpoint webhooks included')
   // the control plane calls the webhook as kube-apiserver does, verifying against the injected caBundle
   const pool = { apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name: 'through-the-webhook' }, spec: { subnet: '10.90.0.0/24', ips: ['10.90.0.1'] } }
   const created = await store.create(resources.ippools, pool as never)

@@ -1,9 +1,10 @@
-// What a CNI command does to one pool's records, as pure functions: claim a reservation
-// (reserved → claimed with the pod's name, uid and node), keep a StatefulSet pod's address
-// across a new uid, release what a pod or its unclaimed reservation holds. The caller commits
-// the records with one conditional status write (ipam-semantics §10.3).
-import { parseIP } from '../../ipam/ip.ts'
-import type { PoolRecord } from '../../ipam/records.ts'
+// What a claim does to one pool's records, as pure functions: a reservation becomes the pod's
+// (reserved → claimed with its name, uid and node), a StatefulSet pod keeps its address across a
+// new uid, a release removes what a pod or its unclaimed reservation holds. The caller commits the
+// records with one conditional status write (ipam-semantics §10.3). Also the claim mark: the
+// outcome the endpoint webhook writes on the pod's SpiderEndpoint for the CNI plugin to read.
+import { parseIP } from './ip.ts'
+import type { PoolRecord } from './records.ts'
 
 export interface Claimant {
   namespace: string
@@ -65,7 +66,9 @@ export function claimRecords(records: readonly PoolRecord[], wanted: readonly Wa
   const out = [...records]
   let changed = false
   const value = wanted.map((want): ClaimOutcome => {
-    const i = out.findIndex((r) => sameAddress(r.ip, want.address))
+    // the exact spelling first: records are keyed by the address as written, and parsing every key is slow for big batches
+    let i = out.findIndex((r) => r.ip === want.address)
+    if (i < 0) i = out.findIndex((r) => sameAddress(r.ip, want.address))
     if (i < 0) return { address: want.address, lost: `${want.address} has no record any more (the reservation was released)` }
     const r = out[i]
     const outcome = claimOf(r, want, who)
@@ -112,4 +115,76 @@ export function releaseRecords(records: readonly PoolRecord[], s: ReleaseSelecto
 /** The record the pod's uid holds for this NIC, if any (an allocation an earlier ADD made without a reservation). */
 export function heldRecord(records: readonly PoolRecord[], uid: string, nic: string): PoolRecord | undefined {
   return records.find((r) => uid !== '' && r.podUid === uid && r.nic === nic)
+}
+
+// ---- the claim mark ----
+//
+// The SpiderEndpoint annotation `ipam.spidernet.io/claim`, written only by the endpoint webhook in
+// the request that stores the endpoint: the pod uid the claims were made for and, per NIC, the
+// addresses claimed and those lost with why.
+//
+//   { "uid": "6f0c…", "interfaces": { "net1": { "claimed": ["10.6.212.100"], "lost": { "fd00::64": "fd00::64 is reserved for another Pod" } } } }
+
+export const claimMarkAnnotation = 'ipam.spidernet.io/claim'
+
+export interface NICClaim {
+  claimed: string[]
+  /** address → why */
+  lost: Record<string, string>
+}
+
+export interface ClaimMark {
+  uid: string
+  interfaces: Record<string, NICClaim>
+}
+
+/** The NIC's entry of a mark from claim outcomes. */
+export function nicClaimOf(outcomes: readonly ClaimOutcome[]): NICClaim {
+  const nic: NICClaim = { claimed: [], lost: {} }
+  for (const o of outcomes) {
+    if (o.lost !== undefined) nic.lost[o.address] = o.lost
+    else nic.claimed.push(o.address)
+  }
+  return nic
+}
+
+export const encodeClaimMark = (mark: ClaimMark): string => JSON.stringify({ uid: mark.uid, interfaces: mark.interfaces })
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** The mark in an annotation value, or undefined when there is none or it is not one. Never throws. */
+export function decodeClaimMark(text: unknown): ClaimMark | undefined {
+  if (typeof text !== 'string') return undefined
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  if (!isObject(doc) || typeof doc.uid !== 'string' || !isObject(doc.interfaces)) return undefined
+  const interfaces: Record<string, NICClaim> = {}
+  for (const [name, raw] of Object.entries(doc.interfaces)) {
+    if (!isObject(raw) || !Array.isArray(raw.claimed) || !raw.claimed.every((a) => typeof a === 'string')) return undefined
+    const lost = raw.lost ?? {}
+    if (!isObject(lost) || !Object.values(lost).every((w) => typeof w === 'string')) return undefined
+    interfaces[name] = { claimed: raw.claimed as string[], lost: lost as Record<string, string> }
+  }
+  return { uid: doc.uid, interfaces }
+}
+
+/**
+ * What the mark says of these addresses of the pod's NIC: why each lost one was lost (empty: all
+ * claimed), or undefined when the mark is for another uid or does not speak of every address
+ * (then the caller claims itself).
+ */
+export function lostByMark(mark: ClaimMark | undefined, uid: string, nic: string, addresses: readonly string[]): Map<string, string> | undefined {
+  const entry = mark?.uid === uid && uid !== '' ? mark.interfaces[nic] : undefined
+  if (!entry) return undefined
+  const lost = new Map<string, string>()
+  for (const address of addresses) {
+    const why = Object.entries(entry.lost).find(([a]) => sameAddress(a, address))?.[1]
+    if (why !== undefined) lost.set(address, why)
+    else if (!entry.claimed.some((a) => sameAddress(a, address))) return undefined
+  }
+  return lost
 }
