@@ -31,6 +31,8 @@ export interface Memory {
   v8: { mallocedMemory: number; peakMallocedMemory: number; totalPhysicalSize: number }
   /** V8's heap by space: committed and resident bytes */
   spaces: Record<string, { committed: number; physical: number; used: number }>
+  /** memory-reducing GCs the server ran by itself after bursts (server/memory-trim.ts) */
+  memoryTrims: number
 }
 
 export type WebhookChildMessage =
@@ -124,7 +126,7 @@ const memory = (collect: boolean): Memory => {
   }
   const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage()
   const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, { committed: s.space_size, physical: s.physical_space_size, used: s.space_used_size }]))
-  return { rss, heapUsed, heapTotal, external, arrayBuffers, spaces, anonymous: rollup('Anonymous'), lazyFree: rollup('LazyFree'), mappings: residentByMapping(), v8: v8Memory() }
+  return { rss, heapUsed, heapTotal, external, arrayBuffers, spaces, memoryTrims: server.memoryTrims, anonymous: rollup('Anonymous'), lazyFree: rollup('LazyFree'), mappings: residentByMapping(), v8: v8Memory() }
 }
 
 process.on('message', (m: WebhookChildQuery) => {

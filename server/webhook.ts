@@ -18,6 +18,7 @@ import { createPoolWriter, type PoolWriter } from '../kube/pool-writer.ts'
 import { resources } from '../kube/resources.ts'
 import { isNotFound } from '../kube/errors.ts'
 import { podReviewHandler } from './pod.ts'
+import { startIdleMemoryTrim, type IdleTrim } from './memory-trim.ts'
 import { endpointClaimHandler } from './endpoint-claim.ts'
 import type { StoredPod } from '../webhooks/cluster.ts'
 import { httpsServerOptions, secureContextOptions } from './tls.ts'
@@ -61,6 +62,8 @@ export interface WebhookServerOptions {
   shutdownDelayMs?: number
   /** on close, how long in-flight requests may take before their connections are cut; default 10 s */
   drainTimeoutMs?: number
+  /** after a burst of requests, once quiet this long, give V8's freed pages back (server/memory-trim.ts); default 5 s, 0: never */
+  idleTrimMs?: number
 }
 
 export interface WebhookServer {
@@ -78,6 +81,8 @@ export interface WebhookServer {
   writer?: PoolWriter
   /** present with a Kubernetes API: reconcilers that run while this replica holds the lease */
   controllers?: Controllers
+  /** memory-reducing GCs run after bursts so far */
+  readonly memoryTrims: number
   /** The orderly stop: /readyz 503, no new connections, in-flight requests finish (bounded), pool writes flushed, controllers stopped and the lease released. */
   close(): Promise<void>
 }
@@ -176,12 +181,25 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
   if (!first) void keeper.loaded.then((pair) => useCertificate(pair, 'serving the certificate from the Secret'))
   keeper.start()
 
+  let served = 0
+  server.on('request', () => served++)
+  const trim: IdleTrim | undefined =
+    o.idleTrimMs === 0
+      ? undefined
+      : startIdleMemoryTrim({
+          served: () => served,
+          quietMs: o.idleTrimMs,
+          onTrim: ({ requests, ms, rssBefore, rssAfter }) =>
+            app.log.debug({ requests, ms: Math.round(ms), rssBeforeMiB: Math.round(rssBefore / 2 ** 20), rssAfterMiB: Math.round(rssAfter / 2 ** 20) }, 'quiet after a burst: memory given back'),
+        })
+
   const controllers = store && cluster ? startControllers({ store, cluster, log: app.log, namespace: o.namespace, writer, settings: o.settings }) : undefined
 
   let closed: Promise<void> | undefined
   const close = () => (closed ??= shutDown())
   async function shutDown(): Promise<void> {
     closing = true
+    trim?.stop()
     if (o.shutdownDelayMs) await new Promise((r) => setTimeout(r, o.shutdownDelayMs))
     keeper.stop()
     // fastify stops listening, answers 503 to requests arriving on open connections, and waits for those in flight
@@ -220,6 +238,9 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
     cluster,
     writer,
     controllers,
+    get memoryTrims() {
+      return trim?.trims ?? 0
+    },
     close,
   }
 }
