@@ -254,6 +254,28 @@ export async function dispatch(plugin: Plugin, info: PluginInfo, invocation: Inv
   }
 }
 
+let stdinText: string | undefined
+
+/** The process's stdin, read once: an early reader and the dispatcher share it. */
+function processStdin(): string {
+  return (stdinText ??= process.getBuiltinModule('node:fs').readFileSync(0, 'utf8'))
+}
+
+/**
+ * The network config of this process's command, read before the plugin is loaded so that the
+ * plugin can start what the command will wait on (its API connection); undefined for commands
+ * that read no config, and for a config that does not parse (the dispatcher reports it).
+ */
+export function earlyConfig(): NetConf | undefined {
+  const command = process.env.CNI_COMMAND
+  if (command !== 'ADD' && command !== 'DEL' && command !== 'CHECK') return undefined
+  try {
+    return parseConfig(processStdin())
+  } catch {
+    return undefined
+  }
+}
+
 /** The entry of a plugin binary: dispatch with the process's environment and stdin, print, exit. */
 export async function runPlugin(plugin: Plugin, info: PluginInfo): Promise<never> {
   const fs = process.getBuiltinModule('node:fs')
@@ -267,7 +289,7 @@ export async function runPlugin(plugin: Plugin, info: PluginInfo): Promise<never
   }
   const outcome = await dispatch(plugin, info, {
     env: process.env,
-    readStdin: () => Promise.resolve(fs.readFileSync(0, 'utf8')),
+    readStdin: () => Promise.resolve(processStdin()),
     ownNetns: () => identity('/proc/self/ns/net'),
     netnsIdentity: identity,
   })

@@ -3,7 +3,7 @@
 // its parser, undici's lazy exports) costs a plugin ~8 ms at every pod start; the server keeps
 // kube/transport.ts. Same Transport contract, same errors, same TLS verification.
 import type { Socket } from 'node:net'
-import type { TLSSocket } from 'node:tls'
+import type { SecureContext, TLSSocket } from 'node:tls'
 import { ApiError, statusFromResponse } from './errors.ts'
 import { queryString } from './transport.ts'
 import type { Connection, RequestOptions, StreamOptions, Transport, TransportOptions } from './transport.ts'
@@ -182,7 +182,12 @@ async function* chunkedBody(reader: Reader): AsyncGenerator<Buffer, void, undefi
   reader.unread(buf)
 }
 
-export function createTlsTransport(connection: Connection, options: TransportOptions = {}): Transport {
+export interface TlsTransport extends Transport {
+  /** Dials now, so that the TLS handshake runs while the caller prepares its first request. */
+  open(): void
+}
+
+export function createTlsTransport(connection: Connection, options: TransportOptions = {}): TlsTransport {
   const url = new URL(connection.server)
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`server ${connection.server}: only https:// and http:// are supported`)
   const secure = url.protocol === 'https:'
@@ -196,18 +201,19 @@ export function createTlsTransport(connection: Connection, options: TransportOpt
   let current: { socket: Socket; reader: Reader; used: boolean } | undefined
   // requests take turns on the one connection
   let turn: Promise<void> = Promise.resolve()
+  // made once: a redial reuses it (node:tls would build one per connect)
+  let secureContext: SecureContext | undefined
 
   function dial(): { socket: Socket; reader: Reader; used: boolean } {
     let socket: Socket | TLSSocket
     if (secure) {
       const tls = process.getBuiltinModule('node:tls')
       const net = process.getBuiltinModule('node:net')
+      secureContext ??= tls.createSecureContext({ ca: connection.ca, cert: connection.cert, key: connection.key })
       socket = tls.connect({
         host: hostname,
         port,
-        ca: connection.ca,
-        cert: connection.cert,
-        key: connection.key,
+        secureContext,
         rejectUnauthorized: !connection.insecureSkipTLSVerify,
         // SNI as node:https sends it: the name asked for, else the host unless it is an address
         servername: connection.tlsServerName ?? (net.isIP(hostname) ? undefined : hostname),
@@ -376,5 +382,8 @@ export function createTlsTransport(connection: Connection, options: TransportOpt
     request,
     stream,
     close: drop,
+    open() {
+      current ??= dial()
+    },
   }
 }

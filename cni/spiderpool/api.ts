@@ -13,17 +13,48 @@ import type { PoolRecord } from '../../ipam/records.ts'
 import type { KubeObject } from '../../schemas/meta.ts'
 import type { SpiderIPPool } from '../../schemas/types.ts'
 import { CniError, errorCode } from '../errors.ts'
+import type { NetConf } from '../skel.ts'
+import { readIPAMConfig } from './config.ts'
 import type { PoolChange } from '../../ipam/claim.ts'
 
 const requestTimeoutMs = 10_000
 
-export async function connect(kubeconfig: string, userAgent = 'spiderpool-ts-ipam'): Promise<Store> {
+/** Connections opened ahead of the command, by kubeconfig path; the command's connect() takes its one. */
+const opened = new Map<string, Promise<Store>>()
+
+export function connect(kubeconfig: string, userAgent = 'spiderpool-ts-ipam'): Promise<Store> {
+  const early = opened.get(kubeconfig)
+  opened.delete(kubeconfig)
+  return early ?? dial(kubeconfig, userAgent)
+}
+
+async function dial(kubeconfig: string, userAgent: string): Promise<Store> {
   try {
     // one connection, no node:https: its few requests cost one TLS handshake and no HTTP stack to load
-    return createStore(createTlsTransport(await loadKubeconfig(kubeconfig), { timeoutMs: requestTimeoutMs, userAgent }))
+    const transport = createTlsTransport(await loadKubeconfig(kubeconfig), { timeoutMs: requestTimeoutMs, userAgent })
+    transport.open()
+    return createStore(transport)
   } catch (err) {
     throw new CniError(errorCode.invalidNetworkConfig, `cannot use the kubeconfig ${kubeconfig}: ${(err as Error).message}`)
   }
+}
+
+/**
+ * Starts the connection to the API of the kubeconfig the network config names, before the rest of
+ * the plugin is loaded: the handshake runs meanwhile. A config it cannot read starts nothing;
+ * the command reports it.
+ */
+export function openEarly(config: NetConf): void {
+  let kubeconfig: string
+  try {
+    kubeconfig = readIPAMConfig(config).kubeconfig
+  } catch {
+    return
+  }
+  const store = dial(kubeconfig, 'spiderpool-ts-ipam')
+  // a failure is the command's to report, when it takes this connection
+  store.catch(() => {})
+  opened.set(kubeconfig, store)
 }
 
 /** The API did not answer, or answered "not now": worth trying again later (CNI code 11). */

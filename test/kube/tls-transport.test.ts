@@ -177,6 +177,26 @@ t.test('framing and connections', async (t) => {
     t.equal(s.connections(), 1)
   })
 
+  t.test('open() completes the TLS handshake before any request, and the first request goes on that connection', async (t) => {
+    let requests = 0
+    const s = await oddServer(p, (_req, res) => {
+      requests++
+      res.writeHead(200, { 'Content-Type': 'application/json' })
+      res.end('{"ok":true}')
+    })
+    t.teardown(s.close)
+    const tr = createTlsTransport(s.base)
+    t.teardown(tr.close)
+    tr.open()
+    for (let i = 0; i < 100 && s.connections() === 0; i++) await new Promise((r) => setTimeout(r, 10))
+    t.equal(s.connections(), 1, 'handshaken with no request made')
+    t.equal(requests, 0)
+    tr.open()
+    t.same(await tr.request({ path: '/' }), { ok: true })
+    t.same(await tr.request({ path: '/' }), { ok: true })
+    t.equal(s.connections(), 1, 'a second open() and both requests use it')
+  })
+
   t.test('a server that closes the connection after an answer, or while it is idle, is dialled again', async (t) => {
     let n = 0
     const s = await oddServer(
