@@ -156,6 +156,12 @@ export async function buildCni(outDir = path.join(root, 'dist/cni'), names: CniP
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const outDir = path.resolve(process.argv[2] ?? path.join(root, 'dist/cni'))
+  const arg = process.argv[2]
+  if (arg?.startsWith('-')) {
+    // an option is no directory: `npm run build:cni -- --help` once built the plugins into ./--help
+    process.stdout.write('usage: npm run build:cni [-- OUTPUT_DIR]  (default dist/cni): bundles each CNI plugin and makes it a single executable\n')
+    process.exit(arg === '--help' || arg === '-h' ? 0 : 2)
+  }
+  const outDir = path.resolve(arg ?? path.join(root, 'dist/cni'))
   for (const file of await buildCni(outDir)) process.stdout.write(`built ${path.relative(process.cwd(), file) || file}\n`)
 }
