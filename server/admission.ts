@@ -38,6 +38,22 @@ export const admissionRoutes: FastifyPluginAsync<AdmissionOptions> = async (app,
   app.setSchemaErrorFormatter((errors) => new Error(`not an AdmissionReview v1: ${errors.map(reviewErrorText).join('; ')}`))
   // AdmissionReviews are JSON; anything else is 415, not parsed as text
   app.removeContentTypeParser('text/plain')
+  // Fastify's JSON parser (secure-json-parse) runs two regular expressions over every body; it is
+  // kept for the bodies that could carry a __proto__ or constructor key, the rest need JSON.parse only
+  const guardedJsonParser = app.getDefaultJsonParser(app.initialConfig.onProtoPoisoning ?? 'error', app.initialConfig.onConstructorPoisoning ?? 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body as string
+    let review: unknown
+    if (text.length === 0 || mayPoisonPrototypes(text)) return guardedJsonParser(req, text, done)
+    try {
+      review = JSON.parse(text)
+    } catch {
+      // the guarded parser words the error as for any other bad body
+      return guardedJsonParser(req, text, done)
+    }
+    done(null, review)
+  })
   app.decorateRequest('admission', null)
 
   for (const kind of kinds) {
@@ -55,6 +71,14 @@ export const admissionRoutes: FastifyPluginAsync<AdmissionOptions> = async (app,
   }
   if (pods) serveReview(app, '/mutate--v1-pod', 'Pod', pods)
   if (endpoints) serveReview(app, `/mutate-${pathPrefix}-spiderendpoint`, 'SpiderEndpoint', endpoints)
+}
+
+/**
+ * Whether a key of the parsed text could be `__proto__` or `constructor`: only such a body needs
+ * the guarded parser's walk (secure-json-parse). Spelled otherwise than literally, a key needs a `\u` escape.
+ */
+function mayPoisonPrototypes(text: string): boolean {
+  return text.includes('__proto__') || text.includes('constructor') || text.includes('\\u')
 }
 
 /** One admission route: the review is checked against the AdmissionReview schema before `handle` sees it. */

@@ -79,22 +79,23 @@ export function tooDeeplyNested(request: AdmissionRequest): Decision | undefined
   return undefined
 }
 
-/** Whether `root` has containers nested more than `limit` deep, walked without recursion. */
+/** Whether `root` has containers nested more than `limit` deep; the recursion stops at `limit` levels. */
 function depthExceeds(root: unknown, limit: number): boolean {
-  const values: unknown[] = [root]
-  const depths: number[] = [0]
-  while (values.length > 0) {
-    const value = values.pop()
-    const depth = depths.pop()!
-    if (value === null || typeof value !== 'object') continue
-    if (depth >= limit) return true
-    const children = Array.isArray(value) ? value : Object.values(value)
-    for (const child of children) {
-      if (child !== null && typeof child === 'object') {
-        values.push(child)
-        depths.push(depth + 1)
-      }
+  return root !== null && typeof root === 'object' && nestsDeeper(root, limit)
+}
+
+function nestsDeeper(container: object, levelsLeft: number): boolean {
+  if (levelsLeft === 0) return true
+  if (Array.isArray(container)) {
+    for (let i = 0; i < container.length; i++) {
+      const child: unknown = container[i]
+      if (child !== null && typeof child === 'object' && nestsDeeper(child, levelsLeft - 1)) return true
     }
+    return false
+  }
+  for (const key in container) {
+    const child: unknown = (container as Record<string, unknown>)[key]
+    if (child !== null && typeof child === 'object' && nestsDeeper(child, levelsLeft - 1)) return true
   }
   return false
 }

@@ -104,3 +104,66 @@ t.test('a body just under the 3 MiB limit is reviewed', opts, async (t) => {
   t.equal(res.statusCode, 200)
   t.equal(res.json().response.allowed, true)
 })
+
+// Fastify's JSON guard (secure-json-parse) runs only on bodies that could hold such a key: these prove it still does
+t.test('a review with a __proto__ key, written plainly or escaped, is a 400 and the next review is answered', opts, async (t) => {
+  const app = testApp()
+  const body = JSON.stringify(review('CREATE', { object: { metadata: { name: 'ok' }, spec: { size: 1 } } }))
+  const poisoned = [
+    body.replace('"spec":', '"__proto__":{"polluted":true},"spec":'),
+    body.replace('"spec":', '"\\u005f_proto__":{"polluted":true},"spec":'),
+    body.replace('"spec":', '"constructor":{"prototype":{"polluted":true}},"spec":'),
+    body.replace('"spec":', '"\\u0063onstructor":{"prototype":{"polluted":true}},"spec":'),
+  ]
+  for (const payload of poisoned) {
+    t.ok(JSON.parse(payload).request, 'the body is valid JSON')
+    isJsonError(t, await app.inject({ method: 'POST', url: path, headers: { 'content-type': 'application/json' }, payload }), 400, /JSON/)
+  }
+  t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was touched')
+  await answered(t, app)
+})
+
+t.test('the words __proto__ and constructor as values, and other escapes, are reviewed as usual', opts, async (t) => {
+  const app = testApp()
+  const object = { metadata: { name: 'ok', labels: { role: 'constructor', note: '__proto__' }, annotations: { text: 'caf\u00e9 \u2603' } }, spec: { size: 1 } }
+  const payload = JSON.stringify(review('CREATE', { object })).replace('caf\u00e9', 'caf\\u00e9')
+  t.match(payload, /\\u00e9/, 'the body carries a \\u escape')
+  const res = await app.inject({ method: 'POST', url: path, headers: { 'content-type': 'application/json; charset=utf-8' }, payload })
+  t.equal(res.statusCode, 200)
+  t.equal(res.json().response.allowed, true)
+})
+
+t.test('an empty JSON body is a 400 with a JSON error', opts, async (t) => {
+  const app = testApp()
+  isJsonError(t, await app.inject({ method: 'POST', url: path, headers: { 'content-type': 'application/json' }, payload: '' }), 400, /empty/i)
+  await answered(t, app)
+})
+
+/** `levels` arrays nested inside one another, around 0. */
+function nestedArrays(levels: number): unknown {
+  let value: unknown = 0
+  for (let i = 0; i < levels; i++) value = [value]
+  return value
+}
+
+t.test('an object nested deeper than 1000 levels is a 400 naming it; 1000 levels are reviewed', opts, async (t) => {
+  const app = testApp()
+  // the object is level 0 and its metadata level 1: 998 arrays inside reach level 999, 999 arrays level 1000
+  const deepest = (arrays: number) => ({ metadata: { name: 'deep', deep: nestedArrays(arrays) }, spec: { size: 1 } })
+  const fits = await app.inject({ method: 'POST', url: path, payload: review('CREATE', { object: deepest(998) }) })
+  t.equal(fits.statusCode, 200)
+  t.equal(fits.json().response.allowed, true)
+  const tooDeep = await app.inject({ method: 'POST', url: path, payload: review('CREATE', { object: deepest(999) }) })
+  t.equal(tooDeep.statusCode, 200)
+  t.match(tooDeep.json().response, { allowed: false, status: { code: 400, message: 'request.object is nested deeper than 1000 levels' } })
+  // far deeper than any stack could walk, written as text: JSON.stringify itself would overflow
+  const levels = 100_000
+  const payload = JSON.stringify(review('UPDATE', { object: deepest(1), oldObject: deepest(1) })).replace(
+    '"oldObject":{"metadata":{"name":"deep","deep":[0]}',
+    `"oldObject":{"metadata":{"name":"deep","deep":${'['.repeat(levels)}0${']'.repeat(levels)}}`,
+  )
+  t.ok(payload.length > 2 * levels, 'the old object is as deep as meant')
+  const oldTooDeep = await app.inject({ method: 'POST', url: mutatePath('widget'), headers: { 'content-type': 'application/json' }, payload })
+  t.match(oldTooDeep.json().response, { allowed: false, status: { code: 400, message: 'request.oldObject is nested deeper than 1000 levels' } })
+  await answered(t, app)
+})
