@@ -99,6 +99,60 @@ t.test('IPPOOL-V-07 a subnet overlapping another pool of a different subnet is r
   t.match(create(t, v4(), { ippools: [broken] }), [{ field: 'spec.subnet', type: 'InternalError' }])
 })
 
+t.test('IPPOOL-V-07 every overlapping pool is named, in name order across subnets, among many pools', async (t) => {
+  const pools = [
+    named('a-wide', { ipVersion: 4, subnet: '172.16.0.0/12' }),
+    named('b-beside', { ipVersion: 4, subnet: '10.0.0.0/8' }),
+    named('b-inside', { ipVersion: 4, subnet: '172.18.40.128/25' }),
+    named('b-after', { ipVersion: 4, subnet: '172.18.41.0/25' }),
+    named('b-before', { ipVersion: 4, subnet: '172.18.39.128/25' }),
+    named('b-unwritten', { ipVersion: 4, subnet: '172.18.40.1/24' }),
+    named('c-broken', { ipVersion: 4, subnet: 'nonsense' }),
+    named('d-wider', { ipVersion: 4, subnet: '172.18.0.0/16' }),
+    named('e-wide', { ipVersion: 4, subnet: '172.16.0.0/12' }),
+    named('f-same', { ipVersion: 4, subnet: '172.18.40.0/24' }),
+    named('g-six', { ipVersion: 6, subnet: 'fd00::/8' }),
+    ...Array.from({ length: 500 }, (_, i) => named(`h-${i}`, { ipVersion: 4, subnet: `10.${i >> 8}.${i & 255}.0/24` })),
+  ]
+  t.same(
+    create(t, v4(), { ippools: pools }).map((e) => [e.type, e.detail]),
+    [
+      ['FieldValueInvalid', "overlap with IPPool a-wide which 'spec.subnet' is 172.16.0.0/12"],
+      ['FieldValueInvalid', "overlap with IPPool b-inside which 'spec.subnet' is 172.18.40.128/25"],
+      ['FieldValueInvalid', "overlap with IPPool b-unwritten which 'spec.subnet' is 172.18.40.1/24"],
+      ['InternalError', "failed to compare whether 'spec.subnet' overlaps: invalid CIDR format in IPv4 'nonsense'"],
+      ['FieldValueInvalid', "overlap with IPPool d-wider which 'spec.subnet' is 172.18.0.0/16"],
+      ['FieldValueInvalid', "overlap with IPPool e-wide which 'spec.subnet' is 172.16.0.0/12"],
+    ],
+  )
+  const r = webhook.validateCreate(named('h-7', { ipVersion: 4, subnet: '192.168.0.0/24' }), ctx('CREATE', { ippools: pools }))
+  t.same(r, { reason: 'AlreadyExists', message: 'SpiderIPPool.spiderpool.spidernet.io "h-7" already exists' }, 'IPPOOL-V-06 among many pools')
+})
+
+t.test('IPPOOL-V-07 IPPOOL-V-11 a later snapshot is judged by its own pools, not by those of an earlier one', async (t) => {
+  const settings = { ...defaultSettings(), enableSpiderSubnet: false }
+  const judged = (ippools: SpiderIPPool[]) => {
+    const r = webhook.validateCreate(v4({ ips: ['172.18.40.5'] }), { operation: 'CREATE', settings, cluster: clusterFromObjects({ ippools }), dryRun: false })
+    return isRefusal(r) ? [r.message] : texts(r)
+  }
+  t.same(judged([]), [])
+  t.same(judged([named('wide', { ipVersion: 4, subnet: '172.18.0.0/16' })]), ["spec.subnet: overlap with IPPool wide which 'spec.subnet' is 172.18.0.0/16"])
+  t.same(judged([named('same', { ipVersion: 4, subnet: '172.18.40.0/24', ips: ['172.18.40.5'] })]), [
+    "spec.ips: overlap with IPPool same in IP ranges [172.18.40.5], total IP addresses of an IPPool are jointly determined by 'spec.ips' and 'spec.excludeIPs'",
+  ])
+  t.same(judged([]), [])
+})
+
+t.test('IPPOOL-V-11 pools found by subnet or by CIDR label are each compared once, in name order', async (t) => {
+  const label = { 'ipam.spidernet.io/ippool-cidr': '172-18-40-0-24' }
+  const bySubnet = named('b-subnet', { ipVersion: 4, subnet: '172.18.40.0/24', ips: ['172.18.40.1'] })
+  const byBoth = named('a-both', { ipVersion: 4, subnet: '172.18.40.0/24', ips: ['172.18.40.1'] }, label)
+  const byLabel = named('c-label', { ipVersion: 4, subnet: '172.18.40.0/25', ips: ['172.18.40.1'] }, label)
+  const mine = pool({ ipVersion: 4, subnet: '172.18.40.0/24', ips: ['172.18.40.1'] }, { name: 'pool', labels: label })
+  const overlaps = (errors: FieldError[]) => errors.filter((e) => e.field === 'spec.ips').map((e) => e.detail.split(' in IP')[0])
+  t.same(overlaps(update(t, mine, mine, { ippools: [bySubnet, byBoth, byLabel, mine] })), ['overlap with IPPool a-both', 'overlap with IPPool b-subnet', 'overlap with IPPool c-label'])
+})
+
 t.test('IPPOOL-V-08 ips and excludeIPs entries are ranges inside the subnet, reported at the entry', async (t) => {
   const errors = create(
     t,

@@ -1,6 +1,6 @@
 // Validation of a SpiderIPPool (IPPOOL-V-01..27, IPPOOL-D-01). Unlike Spiderpool, every independent
 // error is reported; a check is skipped only when an earlier failure makes it meaningless.
-import { cidrsOverlap, ipv4Form, parseIP, type CIDR, type Family } from '../../ipam/ip.ts'
+import { ipv4Form, parseIP, type CIDR, type Family } from '../../ipam/ip.ts'
 import type { Interval, IPSet } from '../../ipam/range.ts'
 import type { SpiderIPPool } from '../../schemas/types.ts'
 import { parseAllocatedIPs } from '../common/allocated-ips.ts'
@@ -16,6 +16,7 @@ import { effectiveSet, parsePoolRange, rangeCollision, strictRangeOfEntry, type 
 import { checkRoutes } from '../common/routes.ts'
 import { checkSubnetIsCanonical, checkSubnetIsCIDR, checkSubnetUnchanged, usableSubnet } from '../common/subnet-cidr.ts'
 import { parseRangeSet, totalIPSet } from '../common/total-ips.ts'
+import { poolIndex } from './pool-index.ts'
 import { forbidden, internal, invalid, refuseAlreadyExists, refuseForbidden, type FieldError, type ValidationResult } from '../field.ts'
 import type { AdmissionContext } from '../kind.ts'
 
@@ -38,19 +39,21 @@ export function validateIPPoolCreate(pool: SpiderIPPool, ctx: AdmissionContext):
 
   if (subnet && errors.length === 0) {
     const name = pool.metadata?.name ?? ''
-    const sameVersion = ctx.cluster.ippools().filter((p) => declaredOrDerivedVersion(p.spec?.ipVersion, p.spec?.subnet) === family)
+    const others = poolIndex(ctx.cluster.ippools())
     // IPPOOL-V-06
-    if (sameVersion.some((p) => p.metadata?.name === name)) return refuseAlreadyExists('SpiderIPPool', name)
-    // IPPOOL-V-07 many pools may share one subnet, but not overlap with a different one
-    for (const other of sameVersion) {
-      if (other.spec?.subnet === spec.subnet) continue
-      const otherSubnet = usableSubnet(other.spec?.subnet, family)
-      if (!otherSubnet) {
-        errors.push(internal('spec.subnet', `failed to compare whether 'spec.subnet' overlaps: invalid CIDR format in IPv${family} '${other.spec?.subnet}'`))
-      } else if (cidrsOverlap(subnet, otherSubnet)) {
-        errors.push(invalid('spec.subnet', spec.subnet, `overlap with IPPool ${other.metadata?.name} which 'spec.subnet' is ${other.spec.subnet}`))
+    if (others.named(name, family)) return refuseAlreadyExists('SpiderIPPool', name)
+    // IPPOOL-V-07 many pools may share one subnet, but not overlap with a different one (named in name order)
+    const overlapping: { at: number; error: FieldError }[] = []
+    for (const group of others.overlappingOrUnreadable(subnet)) {
+      if (group.subnet === spec.subnet) continue
+      for (const { pool: other, at } of group.pools) {
+        const error = group.cidr
+          ? invalid('spec.subnet', spec.subnet, `overlap with IPPool ${other.metadata?.name} which 'spec.subnet' is ${other.spec.subnet}`)
+          : internal('spec.subnet', `failed to compare whether 'spec.subnet' overlaps: invalid CIDR format in IPv${family} '${other.spec?.subnet}'`)
+        overlapping.push({ at, error })
       }
     }
+    for (const { error } of overlapping.sort((a, b) => a.at - b.at)) errors.push(error)
   }
 
   const checked = checkSpec(pool, family, subnet, ctx)
@@ -197,10 +200,10 @@ function checkSameSubnetPools(pool: SpiderIPPool, family: Family, total: () => I
   const errors: FieldError[] = []
   const name = pool.metadata?.name
   const label = pool.metadata?.labels?.[ippoolCIDRLabel]
-  const sameSubnet = ctx.cluster
-    .ippools()
-    .filter((p) => p.metadata?.name !== name && (p.spec?.subnet === pool.spec.subnet || (label !== undefined && p.metadata?.labels?.[ippoolCIDRLabel] === label)))
-  for (const other of sameSubnet) {
+  const others = poolIndex(ctx.cluster.ippools())
+  const candidates = label === undefined ? others.withSubnet(pool.spec.subnet) : [...new Set([...others.withSubnet(pool.spec.subnet), ...others.withCIDRLabel(label)])].sort((a, b) => a.at - b.at)
+  for (const { pool: other } of candidates) {
+    if (other.metadata?.name === name) continue
     const otherName = other.metadata?.name ?? ''
     const otherSubnet = usableSubnet(other.spec?.subnet, family)
     // IPPOOL-V-10 the other pool cannot be read (Spiderpool reads its reversed ranges swapped)
