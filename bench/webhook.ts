@@ -4,7 +4,8 @@
 // round, BENCH_ROUNDS the number of rounds; each round loads both servers back to back and the
 // medians over the rounds are reported, so that a burst of other work on the machine moves one
 // round, not the result. Each round also shows how much CPU other processes took meanwhile (a
-// loaded machine lowers both sides, and not by the same factor).
+// loaded machine lowers both sides, and not by the same factor), and the CPU each server spent per
+// request, which other work on the machine moves far less than requests/s.
 // Our server runs with the node flags the chart deploys it with (server/node-options.ts);
 // BENCH_SERVER_NODE_FLAGS replaces them (an empty value: none).
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -106,7 +107,8 @@ async function load(url: string, ca: string, duration: number, serverPid?: numbe
     machine !== undefined && server !== undefined && before.machine !== undefined && before.server !== undefined
       ? Math.max(0, machine - before.machine - (server - before.server) - self.user - self.system) / ((performance.now() - before.at) * 1000)
       : undefined
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, total: result.requests.total, others }
+  const cpuPerRequest = server !== undefined && before.server !== undefined && result.requests.total > 0 ? (server - before.server) / result.requests.total : undefined
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, total: result.requests.total, others, cpuPerRequest }
 }
 
 interface Figures {
@@ -115,6 +117,8 @@ interface Figures {
   p99: number
   total: number
   others?: number
+  /** the server's CPU time (user + system) per request, in µs */
+  cpuPerRequest?: number
 }
 
 const median = (xs: number[]): number => {
@@ -128,6 +132,7 @@ const medianOf = (name: string, runs: Figures[]) => ({
   rps: median(runs.map((r) => r.rps)),
   p50: median(runs.map((r) => r.p50)),
   p99: median(runs.map((r) => r.p99)),
+  cpuPerRequest: runs.every((r) => r.cpuPerRequest !== undefined) ? median(runs.map((r) => r.cpuPerRequest!)) : undefined,
   total: runs.reduce((n, r) => n + r.total, 0),
   rounds: runs,
 })
@@ -155,7 +160,8 @@ try {
       ourRuns.push(await load(ourURL, tls.caPem, seconds, ourServer.child.pid))
       const [b, o] = [baselineRuns[i], ourRuns[i]]
       const others = b.others !== undefined && o.others !== undefined ? `; other work on the machine ${b.others.toFixed(2)}/${o.others.toFixed(2)} cores` : ''
-      console.log(`round ${i + 1}: baseline ${b.rps.toFixed(0)} req/s, ours ${o.rps.toFixed(0)} req/s (${(o.rps / b.rps).toFixed(2)}), our p50/p99 ${o.p50}/${o.p99} ms${others}`)
+      const cpu = b.cpuPerRequest !== undefined && o.cpuPerRequest !== undefined ? `; CPU per request ${b.cpuPerRequest.toFixed(1)}/${o.cpuPerRequest.toFixed(1)} µs` : ''
+      console.log(`round ${i + 1}: baseline ${b.rps.toFixed(0)} req/s, ours ${o.rps.toFixed(0)} req/s (${(o.rps / b.rps).toFixed(2)}), our p50/p99 ${o.p50}/${o.p99} ms${cpu}${others}`)
     }
   } finally {
     for (const child of servers) child.kill('SIGTERM')
@@ -165,9 +171,9 @@ try {
   const ratio = median(ourRuns.map((o, i) => o.rps / baselineRuns[i].rps))
   const rows = [baseline, ours]
   console.log(`\nbench/webhook: ${connections} keep-alive HTTPS connections, ${rounds} rounds of ${seconds} s per server, 2 s warm-up; medians; our server's node flags: ${ourNodeFlags.join(' ') || 'none'}\n`)
-  console.log('| server | requests/s | p50 ms | p99 ms |')
-  console.log('|---|---:|---:|---:|')
-  for (const r of rows) console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} |`)
+  console.log('| server | requests/s | p50 ms | p99 ms | CPU µs per request |')
+  console.log('|---|---:|---:|---:|---:|')
+  for (const r of rows) console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.cpuPerRequest?.toFixed(1) ?? '–'} |`)
   console.log(`\nmedian ratio ours/baseline: ${ratio.toFixed(2)} (target ≥ 0.80); our p99: ${ours.p99} ms (target ≤ 5 ms)`)
   mkdirSync(join(root, 'bench/results'), { recursive: true })
   writeFileSync(join(root, 'bench/results/webhook.json'), JSON.stringify({ when: new Date().toISOString(), seconds, rounds, connections, serverNodeFlags: ourNodeFlags, loadAverage: loadavg()[0], baseline, ours, ratio }, null, 2))
