@@ -136,7 +136,7 @@ try {
     return undefined
   })
   // the server gives V8's freed pages back by itself once quiet after a burst (server/memory-trim.ts): what it holds from then on is the figure
-  const trimmed = await until('the server to give memory back after the burst', async () => (await webhook.memory(false)).memoryTrims > trimsBefore, 30_000, 500).then(
+  const trimmed = await until('the server to give memory back after the burst', async () => (await webhook.memory(false)).memoryTrims > trimsBefore, 90_000, 500).then(
     () => true,
     (err: Error) => (progress(`${err.message}; measuring anyway`), false),
   )

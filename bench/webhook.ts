@@ -6,7 +6,7 @@
 // round, not the result. Each round also shows how much CPU other processes took meanwhile (a
 // loaded machine lowers both sides, and not by the same factor), and the CPU each server spent per
 // request, which other work on the machine moves far less than requests/s.
-// Our server runs with the node flags the chart deploys it with (server/node-options.ts);
+// Our server runs with the node flags and malloc settings the chart deploys it with (server/node-options.ts);
 // BENCH_SERVER_NODE_FLAGS replaces them (an empty value: none).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
@@ -14,7 +14,7 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { ensureServingCertificate } from '../certs/index.ts'
-import { serverNodeFlags, serverNodeOptions } from '../server/node-options.ts'
+import { serverMallocEnvironment, serverNodeFlags, serverNodeOptions } from '../server/node-options.ts'
 
 const root = join(import.meta.dirname, '..')
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
@@ -52,8 +52,8 @@ const body = JSON.stringify({
   },
 })
 
-function start(cmd: string, args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+function start(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } })
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${args.join(' ')}: no listening line within 20 s`)), 20_000)
     let out = ''
@@ -148,7 +148,7 @@ try {
     const baselineServer = await start(node, ['bench/bare-https-server.ts', dir])
     servers.push(baselineServer.child)
     const logLevel = process.env.BENCH_LOG_LEVEL ? ['--log-level', process.env.BENCH_LOG_LEVEL] : []
-    const ourServer = await start(node, [...ourNodeFlags, 'bin/spiderpool-ts', 'webhook', '--listen', '127.0.0.1:0', '--tls-dir', dir, ...logLevel])
+    const ourServer = await start(node, [...ourNodeFlags, 'bin/spiderpool-ts', 'webhook', '--listen', '127.0.0.1:0', '--tls-dir', dir, ...logLevel], process.env.BENCH_NO_MALLOC ? {} : serverMallocEnvironment)
     servers.push(ourServer.child)
     const baselineURL = baselineServer.url + '/'
     const ourURL = ourServer.url + '/validate-spiderpool-spidernet-io-v2beta1-spiderippool'
@@ -176,7 +176,7 @@ try {
   for (const r of rows) console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.cpuPerRequest?.toFixed(1) ?? '–'} |`)
   console.log(`\nmedian ratio ours/baseline: ${ratio.toFixed(2)} (target ≥ 0.80); our p99: ${ours.p99} ms (target ≤ 5 ms)`)
   mkdirSync(join(root, 'bench/results'), { recursive: true })
-  writeFileSync(join(root, 'bench/results/webhook.json'), JSON.stringify({ when: new Date().toISOString(), seconds, rounds, connections, serverNodeFlags: ourNodeFlags, loadAverage: loadavg()[0], baseline, ours, ratio }, null, 2))
+  writeFileSync(join(root, 'bench/results/webhook.json'), JSON.stringify({ when: new Date().toISOString(), seconds, rounds, connections, serverNodeFlags: ourNodeFlags, serverEnvironment: serverMallocEnvironment, loadAverage: loadavg()[0], baseline, ours, ratio }, null, 2))
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }

@@ -83,13 +83,15 @@ function mayPoisonPrototypes(text: string): boolean {
 
 /** One admission route: the review is checked against the AdmissionReview schema before `handle` sees it. */
 export function serveReview(app: FastifyInstance, path: string, metricsKind: string, handle: ReviewHandler): void {
-  const { requests, duration } = app.webhookMetrics
+  const metrics = app.webhookMetrics
+  const { requests, duration } = metrics
   const durationOfKind = duration.labels(metricsKind)
   // a body that is not a review is answered before the handler runs: it counts as an error
   const recordReview = (req: FastifyRequest, reply: FastifyReply, done: () => void): void => {
     const { operation, verdict } = req.admission ?? { operation: '', verdict: 'error' as const }
     requests.inc({ kind: metricsKind, operation, verdict })
     durationOfKind.observe(reply.elapsedTime / 1000)
+    metrics.answered++
     done()
   }
   const failure = (log: FastifyBaseLogger, request: AdmissionRequest, err: unknown): Decision => {

@@ -9,6 +9,8 @@ export interface WebhookMetrics {
   registry: Registry
   requests: Counter<'kind' | 'operation' | 'verdict'>
   duration: Histogram<'kind'>
+  /** reviews answered, as a plain number (the idle memory trim reads it every few seconds) */
+  answered: number
 }
 
 export function createWebhookMetrics(): WebhookMetrics {
@@ -26,7 +28,7 @@ export function createWebhookMetrics(): WebhookMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   })
-  return { registry, requests, duration }
+  return { registry, requests, duration, answered: 0 }
 }
 
 declare module 'fastify' {

@@ -62,7 +62,7 @@ export interface WebhookServerOptions {
   shutdownDelayMs?: number
   /** on close, how long in-flight requests may take before their connections are cut; default 10 s */
   drainTimeoutMs?: number
-  /** after a burst of requests, once quiet this long, give V8's freed pages back (server/memory-trim.ts); default 5 s, 0: never */
+  /** after a burst of requests, once quiet this long, give V8's freed pages back (server/memory-trim.ts); default 30 s, 0: never */
   idleTrimMs?: number
 }
 
@@ -181,13 +181,12 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
   if (!first) void keeper.loaded.then((pair) => useCertificate(pair, 'serving the certificate from the Secret'))
   keeper.start()
 
-  let served = 0
-  server.on('request', () => served++)
+  // admissions are what come in bursts; a 'request' listener on the server would count probes too, and cost every request ~10 µs
   const trim: IdleTrim | undefined =
     o.idleTrimMs === 0
       ? undefined
       : startIdleMemoryTrim({
-          served: () => served,
+          served: () => app.webhookMetrics.answered,
           quietMs: o.idleTrimMs,
           onTrim: ({ requests, ms, rssBefore, rssAfter }) =>
             app.log.debug({ requests, ms: Math.round(ms), rssBeforeMiB: Math.round(rssBefore / 2 ** 20), rssAfterMiB: Math.round(rssAfter / 2 ** 20) }, 'quiet after a burst: memory given back'),

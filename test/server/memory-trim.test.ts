@@ -5,6 +5,7 @@ import t from 'tap'
 import { startIdleMemoryTrim } from '../../server/memory-trim.ts'
 import { startWebhookServer } from '../../server/webhook.ts'
 import { defaultSettings } from '../../webhooks/settings.ts'
+import { review, validatePath } from './fixtures/widget.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -43,7 +44,7 @@ t.test('a trim gives back the pages a burst left behind', async (t) => {
   t.ok(freed > 8 * 2 ** 20, `RSS went down by ${(freed / 2 ** 20).toFixed(1)} MiB`)
 })
 
-t.test('a webhook server trims once it is quiet after a burst of requests', async (t) => {
+t.test('a webhook server trims once it is quiet after a burst of admission reviews', async (t) => {
   const server = await startWebhookServer({
     host: '127.0.0.1', port: 0, tlsDir: t.testdir(), settings: defaultSettings(), serviceName: 'spiderpool-controller', namespace: 'kube-system', logLevel: 'silent', idleTrimMs: 100,
   })
@@ -52,13 +53,14 @@ t.test('a webhook server trims once it is quiet after a burst of requests', asyn
   t.teardown(() => agent.destroy())
   const get = () =>
     new Promise<number>((resolve, reject) => {
-      const req = request(new URL('/healthz', server.url), { agent }, (res) => {
+      const req = request(new URL(validatePath('spiderippool'), server.url), { agent, method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
         res.resume()
         res.on('end', () => resolve(res.statusCode ?? 0))
       })
       req.on('error', reject)
-      req.end()
+      req.end(body)
     })
+  const body = JSON.stringify(review('CREATE', { kind: 'SpiderIPPool', name: 'p', object: { apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name: 'p' }, spec: { subnet: '10.1.0.0/24', ips: ['10.1.0.1'] } } }))
   const answers = await Promise.all(Array.from({ length: 600 }, get))
   t.ok(answers.every((code) => code === 200))
   const deadline = Date.now() + 3000
