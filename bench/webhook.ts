@@ -148,7 +148,7 @@ try {
     const baselineServer = await start(node, ['bench/bare-https-server.ts', dir])
     servers.push(baselineServer.child)
     const logLevel = process.env.BENCH_LOG_LEVEL ? ['--log-level', process.env.BENCH_LOG_LEVEL] : []
-    const ourServer = await start(node, [...ourNodeFlags, 'bin/spiderpool-ts', 'webhook', '--listen', '127.0.0.1:0', '--tls-dir', dir, ...logLevel], process.env.BENCH_NO_MALLOC ? {} : serverMallocEnvironment)
+    const ourServer = await start(node, [...ourNodeFlags, 'bin/spiderpool-ts', 'webhook', '--listen', '127.0.0.1:0', '--tls-dir', dir, ...logLevel], serverMallocEnvironment)
     servers.push(ourServer.child)
     const baselineURL = baselineServer.url + '/'
     const ourURL = ourServer.url + '/validate-spiderpool-spidernet-io-v2beta1-spiderippool'
