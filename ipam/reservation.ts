@@ -36,6 +36,16 @@ export interface ReservedInterface {
   routes: ReservedRoute[]
 }
 
+/** The addresses of a NIC entry (without their prefix length), pool by pool; a pool serving both families lists both. */
+export function addressesByPool(entry: ReservedInterface): Map<string, { family: Family; address: string }[]> {
+  const byPool = new Map<string, { family: Family; address: string }[]>()
+  for (const [family, address, pool] of [[4, entry.ipv4, entry.ipv4Pool], [6, entry.ipv6, entry.ipv6Pool]] as const) {
+    if (!address || !pool) continue
+    byPool.set(pool, [...(byPool.get(pool) ?? []), { family, address: address.split('/')[0] }])
+  }
+  return byPool
+}
+
 export interface Reservation {
   token: string
   ips: ReservedInterface[]

@@ -6,7 +6,7 @@
 // plugin claims it itself.
 import type { FastifyBaseLogger } from 'fastify'
 import { claimMarkAnnotation, decodeClaimMark, encodeClaimMark, nicClaimOf, type Claimant, type ClaimMark, type ClaimOutcome } from '../ipam/claim.ts'
-import type { ReservedInterface } from '../ipam/reservation.ts'
+import { addressesByPool, type ReservedInterface } from '../ipam/reservation.ts'
 import type { PoolWriter } from '../kube/pool-writer.ts'
 import type { SpiderEndpoint } from '../schemas/types.ts'
 import type { ClusterSnapshot, StoredPod } from '../webhooks/cluster.ts'
@@ -127,11 +127,9 @@ async function claimNICs(o: EndpointClaimOptions, request: AdmissionRequest, end
       const lookup = reservationOf(pod, nic.interface)
       if (!lookup.entry || !recordsReservation(nic, lookup.entry)) return
       const entry = lookup.entry
-      const byPool = new Map<string, string[]>()
-      for (const [ip, pool] of familyKeys) if (entry[ip] && entry[pool]) byPool.set(entry[pool], [...(byPool.get(entry[pool]) ?? []), entry[ip].split('/')[0]])
       try {
         const outcomes: ClaimOutcome[][] = await Promise.all(
-          [...byPool].map(([pool, addresses]) => o.writer!.claim(pool, addresses.map((address) => ({ address, token: lookup.reservation.token, nic: nic.interface })), who, at)),
+          [...addressesByPool(entry)].map(([pool, addresses]) => o.writer!.claim(pool, addresses.map(({ address }) => ({ address, token: lookup.reservation.token, nic: nic.interface })), who, at)),
         )
         mark.interfaces[nic.interface] = nicClaimOf(outcomes.flat())
       } catch (err) {

@@ -6,7 +6,7 @@
 // its addresses.
 import type { Family } from '../../ipam/ip.ts'
 import { parseRecords } from '../../ipam/records.ts'
-import type { ReservedInterface } from '../../ipam/reservation.ts'
+import { addressesByPool, type ReservedInterface } from '../../ipam/reservation.ts'
 import { isAlreadyExists, isConflict, isNotFound } from '../../kube/errors.ts'
 import { resources } from '../../kube/resources.ts'
 import type { Store } from '../../kube/store.ts'
@@ -43,19 +43,6 @@ function requirePod(args: CmdArgs): PodIdentity {
   const who = podIdentityOf(args.args)
   if (!who) throw new CniError(errorCode.invalidEnvironment, 'CNI_ARGS must name the pod: K8S_POD_NAMESPACE and K8S_POD_NAME are missing')
   return who
-}
-
-/** The addresses of a NIC entry, pool by pool. */
-function addressesByPool(entry: ReservedInterface): Map<string, { family: Family; address: string }[]> {
-  const byPool = new Map<string, { family: Family; address: string }[]>()
-  for (const family of [4, 6] as const) {
-    const [ipKey, poolKey] = familyKeys[family]
-    const address = entry[ipKey]
-    const pool = entry[poolKey]
-    if (!address || !pool) continue
-    byPool.set(pool, [...(byPool.get(pool) ?? []), { family, address: bare(address) }])
-  }
-  return byPool
 }
 
 interface Lost {

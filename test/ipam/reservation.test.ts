@@ -1,5 +1,5 @@
 import t from 'tap'
-import { decodeReservation, encodeReservation, isReservationToken, newReservationToken, reservationAnnotation, type Reservation } from '../../ipam/reservation.ts'
+import { addressesByPool, decodeReservation, encodeReservation, isReservationToken, newReservationToken, reservationAnnotation, type Reservation } from '../../ipam/reservation.ts'
 
 const dualStack: Reservation = {
   token: 'r-5f1c2e0a9b8c7d6e',
@@ -81,4 +81,16 @@ t.test('malformed or forged annotations are refused with the path of what is wro
     t.equal(decoded.reservation, undefined, why)
     t.ok(decoded.error?.startsWith(`invalid annotation 'ipam.spidernet.io/reservation': ${why}`), `${why}: ${decoded.error}`)
   }
+})
+
+t.test('a NIC entry’s addresses by pool: without prefix length, both families under a dual-stack pool, none without a pool', async (t) => {
+  const base = { interface: 'net1', vlan: 0, cleanGateway: false, routes: [] }
+  t.same([...addressesByPool({ ...base, ipv4: '10.6.0.5/16', ipv4Pool: 'v4', ipv6: 'fd00::5/64', ipv6Pool: 'v6' })], [
+    ['v4', [{ family: 4, address: '10.6.0.5' }]],
+    ['v6', [{ family: 6, address: 'fd00::5' }]],
+  ])
+  t.same([...addressesByPool({ ...base, ipv4: '10.6.0.5/16', ipv4Pool: 'ds', ipv6: 'fd00::5/64', ipv6Pool: 'ds' })], [
+    ['ds', [{ family: 4, address: '10.6.0.5' }, { family: 6, address: 'fd00::5' }]],
+  ])
+  t.same([...addressesByPool({ ...base, ipv4: '10.6.0.5/16', ipv6Pool: 'v6' })], [])
 })
