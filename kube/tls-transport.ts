@@ -5,6 +5,7 @@
 import type { Socket } from 'node:net'
 import type { SecureContext, TLSSocket } from 'node:tls'
 import { ApiError, statusFromResponse } from './errors.ts'
+import { requestDeadline, timeoutError } from './deadline.ts'
 import { queryString } from './transport.ts'
 import type { Connection, RequestOptions, StreamOptions, Transport, TransportOptions } from './transport.ts'
 
@@ -12,10 +13,6 @@ const defaultTimeoutMs = 30_000
 const crlf = Buffer.from('\r\n')
 const headEnd = Buffer.from('\r\n\r\n')
 const maxHeadBytes = 64 * 1024
-
-function timeoutError(what: string, ms: number) {
-  return Object.assign(new Error(`${what}: no answer within ${ms} ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' })
-}
 
 /** What node:http says when the server closes before the answer is whole. */
 function hangUp() {
@@ -278,23 +275,17 @@ export function createTlsTransport(connection: Connection, options: TransportOpt
 
   /** Runs `work` in its turn, within the request's deadline and the caller's signal. */
   async function exclusive<T>(o: RequestOptions, ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const label = `${o.method ?? 'GET'} ${o.path}`
-    const ac = new AbortController()
-    const forward = () => ac.abort(o.signal?.reason)
-    if (o.signal?.aborted) forward()
-    o.signal?.addEventListener('abort', forward, { once: true })
     // the deadline counts from the call, as node:https's does, waiting included
-    const timer = ms > 0 ? setTimeout(() => ac.abort(timeoutError(label, ms)), ms) : undefined
+    const deadline = requestDeadline(o.signal, ms, `${o.method ?? 'GET'} ${o.path}`)
     const release = await takeTurn()
     try {
-      return await work(ac.signal)
+      return await work(deadline.signal)
     } catch (err) {
       drop()
-      throw ac.signal.aborted ? ac.signal.reason : err
+      throw deadline.failure(err)
     } finally {
       release()
-      clearTimeout(timer)
-      o.signal?.removeEventListener('abort', forward)
+      deadline.dispose()
     }
   }
 

@@ -3,6 +3,7 @@
 // no YAML) because the CNI binary imports it at every pod start.
 import type http from 'node:http'
 import { ApiError, statusFromResponse } from './errors.ts'
+import { requestDeadline, timeoutError } from './deadline.ts'
 
 
 /** Where the API server is and how to prove who we are to it. */
@@ -62,10 +63,6 @@ export interface Transport {
 }
 
 const defaultTimeoutMs = 30_000
-
-function timeoutError(what: string, ms: number) {
-  return Object.assign(new Error(`${what}: no answer within ${ms} ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' })
-}
 
 export function queryString(query: Query | undefined): string {
   if (!query) return ''
@@ -151,14 +148,9 @@ export function createTransport(connection: Connection, options: TransportOption
   async function request<T>(o: RequestOptions): Promise<T> {
     const ms = o.timeoutMs ?? timeoutMs
     const label = `${o.method ?? 'GET'} ${o.path}`
-    // One signal for the caller's abort and the deadline, so either tears the exchange down.
-    const ac = new AbortController()
-    const forward = () => ac.abort(o.signal?.reason)
-    if (o.signal?.aborted) forward()
-    o.signal?.addEventListener('abort', forward, { once: true })
-    const timer = ms > 0 ? setTimeout(() => ac.abort(timeoutError(label, ms)), ms) : undefined
+    const deadline = requestDeadline(o.signal, ms, label)
     try {
-      const x = await open({ ...o, signal: ac.signal })
+      const x = await open({ ...o, signal: deadline.signal })
       try {
         const text = await readBody(x.res)
         const code = x.res.statusCode ?? 0
@@ -170,10 +162,9 @@ export function createTransport(connection: Connection, options: TransportOption
         x.detach()
       }
     } catch (err) {
-      throw ac.signal.aborted ? ac.signal.reason : err
+      throw deadline.failure(err)
     } finally {
-      clearTimeout(timer)
-      o.signal?.removeEventListener('abort', forward)
+      deadline.dispose()
     }
   }
 
