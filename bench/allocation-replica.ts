@@ -1,8 +1,7 @@
 // One webhook replica for bench/allocation.ts, in its own process as in a cluster: the webhook
 // server with its controllers against the given kubeconfig. It answers the bench over IPC with
 // what its caches hold, its pool writer's counters and whether it leads.
-import { startWebhookServer } from '../server/webhook.ts'
-import { defaultSettings } from '../webhooks/settings.ts'
+import { startReplica } from '../test/server/fixtures/replica.ts'
 
 export interface ReplicaQuery {
   type: 'state'
@@ -43,17 +42,7 @@ const [kubeconfig, tlsDir] = process.argv.slice(2)
 if (!kubeconfig || !tlsDir || !process.send) throw new Error('usage: forked by bench/allocation.ts with <kubeconfig> <tls dir>')
 const send = (m: ReplicaMessage) => process.send!(m)
 
-const server = await startWebhookServer({
-  host: '127.0.0.1',
-  port: 0,
-  tlsDir,
-  settings: defaultSettings(),
-  kube: { kubeconfig },
-  serviceName: 'spiderpool-controller',
-  namespace: 'kube-system',
-  logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
-})
-await server.cluster!.waitForSync({ timeoutMs: 30_000 })
+const server = await startReplica({ kubeconfig, tlsDir, logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn', syncTimeoutMs: 30_000 })
 
 let terms = 0
 let leading = false

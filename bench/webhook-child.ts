@@ -1,12 +1,11 @@
 // The webhook server measured by bench/memory.ts and bench/soak.ts, in its own process so that its
-// RSS is its own: startWebhookServer against the given kubeconfig, answering the bench over IPC
+// RSS is its own: the webhook server against the given kubeconfig, answering the bench over IPC
 // with its memory (after a full GC when asked; fork it with --expose-gc), what its caches hold, the
 // admission requests it has answered, and a heap snapshot on request.
 import { readFileSync } from 'node:fs'
 import { getHeapSpaceStatistics, getHeapStatistics, writeHeapSnapshot } from 'node:v8'
-import { startWebhookServer } from '../server/webhook.ts'
+import { startReplica } from '../test/server/fixtures/replica.ts'
 import { parseRecords } from '../ipam/records.ts'
-import { defaultSettings } from '../webhooks/settings.ts'
 
 export type WebhookChildQuery =
   | { type: 'memory'; gc: boolean }
@@ -48,17 +47,7 @@ const [kubeconfig, tlsDir] = process.argv.slice(2)
 if (!kubeconfig || !tlsDir || !process.send) throw new Error('usage: forked by a bench with <kubeconfig> <tls dir>')
 const send = (m: WebhookChildMessage) => process.send!(m)
 
-const server = await startWebhookServer({
-  host: '127.0.0.1',
-  port: 0,
-  tlsDir,
-  settings: defaultSettings(),
-  kube: { kubeconfig },
-  serviceName: 'spiderpool-controller',
-  namespace: 'kube-system',
-  logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
-})
-await server.cluster!.waitForSync({ timeoutMs: 60_000 })
+const server = await startReplica({ kubeconfig, tlsDir, logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn', syncTimeoutMs: 60_000 })
 
 const byPath: Record<string, number> = {}
 const byStatus: Record<string, number> = {}

@@ -17,7 +17,7 @@ import { resources } from '../../kube/resources.ts'
 import { createStore, type Store } from '../../kube/store.ts'
 import { createTransport } from '../../kube/transport.ts'
 import { webhookConfigurations } from '../../server/webhook-configurations.ts'
-import { startWebhookServer, type WebhookServer } from '../../server/webhook.ts'
+import { startReplica } from '../server/fixtures/replica.ts'
 import { allKinds } from '../../webhooks/registry.ts'
 import { defaultSettings, type Settings } from '../../webhooks/settings.ts'
 import { builtDir, builtIsCurrent } from '../cni/spiderpool-env.ts'
@@ -217,17 +217,7 @@ function runPlugin(command: 'ADD' | 'DEL', call: CniCall, list: { cniVersion: st
 }
 
 async function localReplica(kubeconfig: string, tlsDir: string, settings: Settings): Promise<Replica> {
-  const server: WebhookServer = await startWebhookServer({
-    host: '127.0.0.1',
-    port: 0,
-    tlsDir,
-    settings,
-    kube: { kubeconfig },
-    serviceName: 'spiderpool-controller',
-    namespace: 'kube-system',
-    logLevel: process.env.FAULTS_LOG_LEVEL ?? 'silent',
-  })
-  await server.cluster!.waitForSync({ timeoutMs: 30_000 })
+  const server = await startReplica({ kubeconfig, tlsDir, settings, logLevel: process.env.FAULTS_LOG_LEVEL ?? 'silent', syncTimeoutMs: 30_000 })
   let closed: Promise<void> | undefined
   const close = () => (closed ??= server.close())
   return { url: server.url, caPem: server.caPem, leads: async () => server.controllers?.elector.isLeader() ?? false, kill: close, close, alive: () => closed === undefined }

@@ -1,7 +1,7 @@
 // One webhook replica in its own process, for the faults that kill one: the webhook server with its
 // controllers against the given kubeconfig. It tells its parent its URL and CA when ready, then
 // answers "do you lead?" over IPC.
-import { startWebhookServer } from '../../server/webhook.ts'
+import { startReplica } from '../server/fixtures/replica.ts'
 import { defaultSettings, type Settings } from '../../webhooks/settings.ts'
 
 export type ReplicaMessage = { type: 'ready'; url: string; caPem: string } | { type: 'leader'; leader: boolean }
@@ -10,17 +10,7 @@ const [kubeconfig, tlsDir, settingsJson] = process.argv.slice(2)
 if (!kubeconfig || !tlsDir || !process.send) throw new Error('usage: forked by test/faults/cluster.ts with <kubeconfig> <tls dir> [settings json]')
 const settings: Settings = { ...defaultSettings(), ...(settingsJson ? JSON.parse(settingsJson) : {}) }
 
-const server = await startWebhookServer({
-  host: '127.0.0.1',
-  port: 0,
-  tlsDir,
-  settings,
-  kube: { kubeconfig },
-  serviceName: 'spiderpool-controller',
-  namespace: 'kube-system',
-  logLevel: process.env.FAULTS_LOG_LEVEL ?? 'silent',
-})
-await server.cluster!.waitForSync({ timeoutMs: 30_000 })
+const server = await startReplica({ kubeconfig, tlsDir, settings, logLevel: process.env.FAULTS_LOG_LEVEL ?? 'silent', syncTimeoutMs: 30_000 })
 process.send({ type: 'ready', url: server.url, caPem: server.caPem } satisfies ReplicaMessage)
 
 process.on('message', (m: { type: 'leader' } | { type: 'close' }) => {
