@@ -188,8 +188,12 @@ export async function startAdmissionCluster(dir: string): Promise<AdmissionClust
   }
 }
 
-/** Runs the traffic generator (bench/traffic-child.ts) with this plan; onWindow hears every window. */
-export function runTraffic(plan: TrafficPlan, onWindow: (w: Window) => void | Promise<void>): Promise<void> {
+/** What a benchmark asks of the traffic; where it goes (the cluster's webhook, namespace and NAD) the cluster says. */
+export type TrafficLoad = Omit<TrafficPlan, 'webhookURL' | 'caPem' | 'kubeconfig' | 'namespace' | 'nad'>
+
+/** Runs the traffic generator (bench/traffic-child.ts) against the cluster; onWindow hears every window. */
+export function runTraffic(cluster: AdmissionCluster, load: TrafficLoad, onWindow: (w: Window) => void | Promise<void>): Promise<void> {
+  const plan: TrafficPlan = { ...load, webhookURL: cluster.webhook.url, caPem: cluster.webhook.caPem, kubeconfig: cluster.cp.kubeconfigPath, namespace, nad: nadName }
   const child = fork(join(root, 'bench/traffic-child.ts'), [], { execPath: process.execPath, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   return new Promise((resolve, reject) => {
     let settled = false

@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { PoolRecord } from '../ipam/records.ts'
 import { resources } from '../kube/resources.ts'
-import { MiB, dotted, firstAddressOf, namespace, nadName, rssOf, runTraffic, sleep, startAdmissionCluster, until, type PoolPlan } from './admission-cluster.ts'
+import { MiB, dotted, firstAddressOf, namespace, rssOf, runTraffic, sleep, startAdmissionCluster, until, type PoolPlan } from './admission-cluster.ts'
 import type { Memory } from './webhook-child.ts'
 import type { Window } from './traffic-child.ts'
 
@@ -97,15 +97,11 @@ try {
   const loadAverage = loadavg()[0]
   try {
     await runTraffic(
+      cluster,
       {
-        webhookURL: webhook.url,
-        caPem: webhook.caPem,
-        kubeconfig: cluster.cp.kubeconfigPath,
         rate,
         podRate,
         podHoldMs: 2000,
-        namespace,
-        nad: nadName,
         pools: pools.map((p) => p.name),
         reviews: ['ippool-validate', 'ippool-validate-v6', 'ippool-validate-update', 'ippool-mutate'],
         seconds,

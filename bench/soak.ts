@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { MiB, namespace, nadName, rssOf, runTraffic, startAdmissionCluster, until, type PoolPlan } from './admission-cluster.ts'
+import { MiB, namespace, rssOf, runTraffic, startAdmissionCluster, until, type PoolPlan } from './admission-cluster.ts'
 import { reviewKinds, type Window } from './traffic-child.ts'
 
 const root = join(import.meta.dirname, '..')
@@ -84,15 +84,11 @@ try {
   const errorSamples = new Set<string>()
   let pending = Promise.resolve()
   await runTraffic(
+    cluster,
     {
-      webhookURL: webhook.url,
-      caPem: webhook.caPem,
-      kubeconfig: cluster.cp.kubeconfigPath,
       rate,
       podRate,
       podHoldMs: 2000,
-      namespace,
-      nad: nadName,
       pools: pools.map((p) => p.name),
       reviews,
       seconds: warmup + duration,
