@@ -67,6 +67,11 @@ async function main(t: Test) {
   const printed = printedTables()
   const section = (start: string) => [...printed.entries()].find(([h]) => h.startsWith(start))![1]
   const nic = (p: PodReport, name: string) => p.interfaces.find((i) => i.ifName === name)!
+  /** An overlay pod's addresses as the tables name them: eth0 (e), its gateway (g) and /24, net1 (m), the node (n). */
+  const overlayAddresses = (p: PodReport) => {
+    const g = nic(p, 'eth0').gateway!
+    return { e: nic(p, 'eth0').address, g, m: nic(p, 'net1').address, n: p.nodeAddress, podSubnet: g.replace(/\.1$/, '.0/24') }
+  }
 
   t.test('the output shows what the walkthroughs print', async (t) => {
     const text = output.join('\n')
@@ -100,11 +105,7 @@ async function main(t: Test) {
   t.test('calico-overlay: the tables are §B.12 and contain what the Calico walkthrough prints', async (t) => {
     const doc = section('Overlay mode, default route kept on eth0')
     for (const p of report('calico-overlay').pods) {
-      const e = nic(p, 'eth0').address
-      const g = nic(p, 'eth0').gateway!
-      const m = nic(p, 'net1').address
-      const n = p.nodeAddress
-      const podSubnet = g.replace(/\.1$/, '.0/24')
+      const { e, g, m, n, podSubnet } = overlayAddresses(p)
       t.strictSame(p.rules, ['0: from all lookup local', `32764: from ${e} lookup 100`, `32765: from ${m} lookup 101`, '32766: from all lookup main', '32767: from all lookup default'])
       t.strictSame(
         p.tables.main,
@@ -138,11 +139,7 @@ async function main(t: Test) {
   t.test('cilium-overlay: default route on net1; the tables are §B.12 with default-route-nic net1, eth0 routes in 101 where the document prints 100 (§E.1 4)', async (t) => {
     const doc = section('Overlay mode, default route moved to net1')
     for (const p of report('cilium-overlay').pods) {
-      const e = nic(p, 'eth0').address
-      const g = nic(p, 'eth0').gateway!
-      const m = nic(p, 'net1').address
-      const n = p.nodeAddress
-      const podSubnet = g.replace(/\.1$/, '.0/24')
+      const { e, g, m, n, podSubnet } = overlayAddresses(p)
       t.strictSame(p.rules, ['0: from all lookup local', `32765: from ${e} lookup 101`, '32766: from all lookup main', '32767: from all lookup default'])
       t.strictSame(
         p.tables.main,

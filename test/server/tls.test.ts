@@ -10,6 +10,7 @@ import { startWebhookServer } from '../../server/webhook.ts'
 import { defaultSettings } from '../../webhooks/settings.ts'
 import { clientIdentity } from './fixtures/client-certificate.ts'
 import { handshake, until } from './fixtures/tls-probe.ts'
+import { review as reviewOf } from './fixtures/widget.ts'
 
 const root = t.testdir({ plain: {}, mutual: {}, next: {} })
 const start = (dir: string, clientCaPem?: string) =>
@@ -21,19 +22,9 @@ const plain = await start(join(root, 'plain'))
 const mutual = await start(join(root, 'mutual'), apiServer.caPem)
 t.teardown(() => Promise.all([plain.close(), mutual.close()]))
 
-const review = JSON.stringify({
-  apiVersion: 'admission.k8s.io/v1',
-  kind: 'AdmissionReview',
-  request: {
-    uid: 'u-1',
-    kind: { group: 'spiderpool.spidernet.io', version: 'v2beta1', kind: 'SpiderIPPool' },
-    resource: { group: 'spiderpool.spidernet.io', version: 'v2beta1', resource: 'spiderippools' },
-    name: 'p',
-    operation: 'CREATE',
-    userInfo: { username: 'u' },
-    object: { apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name: 'p' }, spec: { subnet: '10.1.0.0/24', ips: ['10.1.0.1'] } },
-  },
-})
+const review = JSON.stringify(
+  reviewOf('CREATE', { uid: 'u-1', kind: 'SpiderIPPool', name: 'p', object: { apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name: 'p' }, spec: { subnet: '10.1.0.0/24', ips: ['10.1.0.1'] } } }),
+)
 
 interface Call {
   method?: string
