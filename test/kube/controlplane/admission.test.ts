@@ -582,3 +582,54 @@ t.test('among validating refusals, the first to arrive is returned', { timeout: 
   t.match(result, { allowed: false, status: { code: 422, message: 'admission webhook "fast.example.com" denied the request: fast says no' } })
   t.equal(server.calls.length, 2, 'both were asked')
 })
+
+// ---- the connection
+
+/** A webhook server that allows everything and counts its TLS connections; `closeUnder(n)` resets the connection under the n-th request (1-based) instead of answering. */
+async function countingWebhook(t: Test, closeUnder = new Set<number>()) {
+  let connections = 0
+  let requests = 0
+  let answered = 0
+  const server: Server = createServer({ cert: served.certPem, key: served.keyPem }, async (req, res) => {
+    const chunks: Buffer[] = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    if (closeUnder.has(++requests)) return void req.socket.destroy()
+    const { request } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request: AdmissionRequest }
+    answered++
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(allow(request)))
+  })
+  server.on('secureConnection', () => connections++)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => {
+    server.closeAllConnections()
+    return new Promise<void>((resolve) => server.close(() => resolve()))
+  })
+  const { port } = server.address() as AddressInfo
+  return { url: `https://127.0.0.1:${port}/mutate`, connections: () => connections, answered: () => answered }
+}
+
+t.test('calls to a webhook reuse one kept-alive connection, as kube-apiserver keeps its connections', async (t) => {
+  const server = await countingWebhook(t)
+  const admission = chain({ mutating: [mutating('m', [webhook('a.example.com', server.url)])] })
+  for (let i = 0; i < 10; i++) t.equal((await admission.mutate(podCreate())).allowed, true)
+  t.equal(server.answered(), 10)
+  t.equal(server.connections(), 1, 'one TLS handshake for ten admissions')
+})
+
+t.test('a kept connection reset under the request is retried once on a new connection, and the admission succeeds', async (t) => {
+  const server = await countingWebhook(t, new Set([2]))
+  const admission = chain({ mutating: [mutating('m', [webhook('a.example.com', server.url, { failurePolicy: 'Fail' })])] })
+  t.equal((await admission.mutate(podCreate())).allowed, true)
+  t.equal((await admission.mutate(podCreate())).allowed, true, 'answered on the retry')
+  t.equal(server.answered(), 2)
+  t.equal(server.connections(), 2, 'the retry came on a new connection')
+})
+
+t.test('a reset on a fresh connection is not retried: the call fails and the failurePolicy decides', async (t) => {
+  const server = await countingWebhook(t, new Set([1]))
+  const admission = chain({ mutating: [mutating('m', [webhook('a.example.com', server.url, { failurePolicy: 'Fail' })])] })
+  const result = await admission.mutate(podCreate())
+  t.equal(result.allowed, false)
+  t.equal(server.answered(), 0)
+  t.equal(server.connections(), 1, 'no second connection')
+})
