@@ -43,6 +43,20 @@ t.test('neither plugin bundle can load node:http or node:https (~8 ms per pod st
   await t.rejects(bundle(path.relative(path.resolve('.'), leaky)), /loads node:http/, 'a bundle that would load them fails the build')
 })
 
+t.test('`build:cni -- --help` prints the usage and builds nothing; an unknown option is refused', async (t) => {
+  const script = path.join(import.meta.dirname, '../../scripts/build-cni.ts')
+  const run = (arg: string) =>
+    new Promise<{ code: number; stdout: string }>((resolve) =>
+      execFile(process.execPath, [script, arg], { cwd: dir, timeout: 30_000 }, (err, stdout) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout })),
+    )
+  const help = await run('--help')
+  t.equal(help.code, 0)
+  t.match(help.stdout, /^usage: npm run build:cni/)
+  t.equal(statSync(path.join(dir, '--help'), { throwIfNoEntry: false }), undefined, 'no directory named --help')
+  t.equal((await run('--bogus')).code, 2)
+  t.equal(statSync(path.join(dir, '--bogus'), { throwIfNoEntry: false }), undefined)
+})
+
 t.test('each executable answers VERSION without Node.js on the PATH, and prints its about line without a command', async (t) => {
   for (const file of built) {
     const r = await runBuilt(file, { CNI_COMMAND: 'VERSION' })
