@@ -5,6 +5,7 @@
 // outcome the endpoint webhook writes on the pod's SpiderEndpoint for the CNI plugin to read.
 import { parseIP } from './ip.ts'
 import type { PoolRecord } from './records.ts'
+import { isObject } from './json.ts'
 
 export interface Claimant {
   namespace: string
@@ -149,8 +150,6 @@ export function nicClaimOf(outcomes: readonly ClaimOutcome[]): NICClaim {
 }
 
 export const encodeClaimMark = (mark: ClaimMark): string => JSON.stringify({ uid: mark.uid, interfaces: mark.interfaces })
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /** The mark in an annotation value, or undefined when there is none or it is not one. Never throws. */
 export function decodeClaimMark(text: unknown): ClaimMark | undefined {

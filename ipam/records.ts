@@ -2,6 +2,7 @@
 // Spiderpool's records are `{pod, podUid}`; ours add the reservation fields of ipam-semantics
 // §10.3. A record without `state` is claimed, so Spiderpool's own records read as claimed ones.
 import { parseIP } from './ip.ts'
+import { isObject } from './json.ts'
 
 export type RecordState = 'reserved' | 'claimed'
 
@@ -26,8 +27,6 @@ export interface PoolRecord {
 }
 
 export type RecordsParse = { records: PoolRecord[]; error?: undefined } | { records?: undefined; error: string }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 const optionalStrings = ['token', 'nic', 'reservedAt', 'expiresAt', 'node'] as const
 const knownKeys = new Set<string>(['pod', 'podUid', 'state', ...optionalStrings])

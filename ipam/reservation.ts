@@ -15,6 +15,7 @@
 // field and answers with an error, never an exception.
 import { randomBytes } from 'node:crypto'
 import { parseCIDR, parseIPOfFamily, type Family } from './ip.ts'
+import { isObject } from './json.ts'
 
 export const reservationAnnotation = 'ipam.spidernet.io/reservation'
 
@@ -76,7 +77,6 @@ export function encodeReservation(r: Reservation): string {
 
 export type ReservationDecode = { reservation: Reservation; error?: undefined } | { reservation?: undefined; error: string }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const isName = (v: unknown): v is string => typeof v === 'string' && v.length > 0
 
 class Invalid extends Error {}

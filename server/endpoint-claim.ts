@@ -14,6 +14,7 @@ import { reservationOf, statefulSetOf } from '../webhooks/pod/claim.ts'
 import { diff, jsonEqual, type JsonValue } from './patch.ts'
 import { missingObject, type AdmissionRequest, type Decision } from './review.ts'
 import { badRequestStatus } from './status.ts'
+import { isObject } from '../ipam/json.ts'
 
 export interface EndpointClaimOptions {
   cluster: () => ClusterSnapshot
@@ -30,8 +31,6 @@ const familyKeys = [
   ['ipv4', 'ipv4Pool'],
   ['ipv6', 'ipv6Pool'],
 ] as const
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /** The fields this webhook reads, shaped as the CRD says, or what is wrong with them. */
 function shapeProblem(obj: Record<string, unknown>): string | undefined {

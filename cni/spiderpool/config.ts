@@ -4,6 +4,7 @@
 // to stderr, which runtimes keep.
 import { CniError, errorCode } from '../errors.ts'
 import type { NetConf } from '../skel.ts'
+import { isObject } from '../../ipam/json.ts'
 
 /** Where the installer writes the CNI plugins' kubeconfig (the coordinator reads the same file). */
 export const defaultKubeconfigPath = '/etc/cni/net.d/spiderpool.d/spiderpool.kubeconfig'
@@ -17,8 +18,6 @@ export interface IPAMConfig {
 }
 
 const logLevels = ['debug', 'info', 'warn', 'error', 'fatal', 'panic']
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 export function readIPAMConfig(config: NetConf): IPAMConfig {
   const ipam = config.ipam

@@ -1,5 +1,6 @@
 // An IPPool's `status.allocatedIPs`: a JSON string `{"<ip>": {"pod": "ns/name", "podUid": "…", …}}`.
 // Only the IP keys and `pod` matter to admission; other fields (ours or future ones) are kept out of the way.
+import { isObject } from '../../ipam/json.ts'
 
 export interface AllocatedIP {
   /** the key as stored */
@@ -9,8 +10,6 @@ export interface AllocatedIP {
 }
 
 export type AllocatedIPsParse = { records: AllocatedIP[]; error?: undefined } | { records?: undefined; error: string }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /** An absent or empty record is no allocation; anything that is not a JSON object of objects is an error. */
 export function parseAllocatedIPs(text: string | undefined | null): AllocatedIPsParse {

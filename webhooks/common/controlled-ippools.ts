@@ -1,5 +1,6 @@
 // A SpiderSubnet's `status.controlledIPPools`: a JSON string
 // `{"<pool>": {"ips": ["<range>", …], "application": "…"}}` — the IPs handed to each pool.
+import { isObject } from '../../ipam/json.ts'
 
 export interface ControlledIPPool {
   pool: string
@@ -7,8 +8,6 @@ export interface ControlledIPPool {
 }
 
 export type ControlledIPPoolsParse = { pools: ControlledIPPool[]; error?: undefined } | { pools?: undefined; error: string }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /** Pools in name order; an absent or empty record is no pool. */
 export function parseControlledIPPools(text: string | undefined | null): ControlledIPPoolsParse {

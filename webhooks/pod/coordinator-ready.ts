@@ -8,8 +8,7 @@ import type { PlanContext } from './plan.ts'
 import type { Pod } from './pod.ts'
 import { isRefusal, refuse, type Refusal } from './refusal.ts'
 import { defaultCoordinatorName } from '../spidercoordinator/discovery.ts'
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+import { isObject } from '../../ipam/json.ts'
 
 /** Whether a NAD's CNI config (a single plugin or a conflist) runs the `coordinator` plugin. */
 export function chainsCoordinator(config: unknown): boolean {

@@ -1,6 +1,7 @@
 // The `spiderpool` IPAM section of a NetworkAttachmentDefinition's CNI config (`spec.config`, a
 // single plugin or a conflist with `plugins[]`): whether the NIC asks Spiderpool for addresses,
 // and the fields the IPAM plugin reads (ipam-semantics §2.2).
+import { isObject } from '../../ipam/json.ts'
 
 export interface SpiderpoolIPAM {
   defaultIPv4IPPool: string[]
@@ -11,8 +12,6 @@ export interface SpiderpoolIPAM {
 }
 
 export type NetconfRead = { ipam: SpiderpoolIPAM | undefined; error?: undefined } | { ipam?: undefined; error: string }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /**
  * The first plugin whose `ipam.type` is `spiderpool`; undefined when there is none, or when the

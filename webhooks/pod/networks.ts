@@ -8,6 +8,7 @@ import type { Settings } from '../settings.ts'
 import { spiderpoolIPAMOf, type SpiderpoolIPAM } from './netconf.ts'
 import { annotationsOf, type Pod } from './pod.ts'
 import { isRefusal, refuse, type Refusal } from './refusal.ts'
+import { isObject } from '../../ipam/json.ts'
 
 export const defaultNetworkAnnotation = 'v1.multus-cni.io/default-network'
 export const networksAnnotation = 'k8s.v1.cni.cncf.io/networks'
@@ -23,7 +24,6 @@ export interface NetworkSelection {
 
 export type SelectionParse = { networks: NetworkSelection[]; error?: undefined } | { networks?: undefined; error: string }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 const macAddress = /^([0-9a-fA-F]{2}([:-]))(?:[0-9a-fA-F]{2}\2){4}[0-9a-fA-F]{2}$|^([0-9a-fA-F]{2}([:-]))(?:[0-9a-fA-F]{2}\4){6}[0-9a-fA-F]{2}$|^[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}$/
 

@@ -3,11 +3,10 @@
 import { normaliseCoordinatorSpec } from '../coordinatorspec/normalise.ts'
 import { injectAnnotations } from './annotations.ts'
 import type { CoordinatorSpec, MultusConfigSpec, SpiderMultusConfig } from '../../schemas/types.ts'
+import { isObject } from '../../ipam/json.ts'
 
 type Config<K extends keyof MultusConfigSpec> = NonNullable<MultusConfigSpec[K]>
 type Pools = NonNullable<Config<'macvlan'>['ippools']>
-
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x)
 
 /** Go's empty SpiderpoolPools: ipv4/ipv6 are empty and omitted, so it serialises as `{}`. */
 const emptyPools = (): Pools => ({})
