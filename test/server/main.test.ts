@@ -1,6 +1,6 @@
 // The command line, run as users run it: ./bin/spiderpool-ts with node_modules/.bin on PATH.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, renameSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import t from 'tap'
 import { ensureServingCertificate } from '../../certs/index.ts'
@@ -147,4 +147,17 @@ t.test('up starts the local default, prints how to use kubectl, and Ctrl-C stops
   const exit = await r.exited
   t.same(exit, { code: 0, signal: null }, 'exits 0 on Ctrl-C')
   t.ok(readdirSync(dataDir).includes('state.json'), 'state is kept in the data directory')
+})
+
+t.test('every npm script runs a program on the PATH npm gives it, and a file of the repo — npm links no bin of the project itself, so `spiderpool-ts up` failed on a fresh clone', async (t) => {
+  const scripts = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts
+  const onPath = (program: string) => env.PATH.split(':').some((dir) => statSync(join(dir, program), { throwIfNoEntry: false })?.isFile())
+  for (const [name, script] of Object.entries(scripts)) {
+    for (const command of script.split('&&')) {
+      const [program, first] = command.trim().split(/\s+/)
+      t.ok(onPath(program), `${name}: ${program} is on npm's PATH`)
+      if (program === 'node') t.ok(existsSync(join(repo, first)), `${name}: ${first} exists`)
+    }
+  }
+  t.ok(scripts.start?.startsWith('node bin/spiderpool-ts up '), 'npm start runs the CLI through node')
 })
