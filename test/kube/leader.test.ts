@@ -183,6 +183,8 @@ t.test('leader election on a Lease in the control plane', async (t) => {
     const ref = { namespace: 'kube-system', name: 'preconditions' }
     const created = await claimLease(store, ref, undefined, 'first', 15)
     t.equal(created.spec?.holderIdentity, 'first')
+    // Lease times are in milliseconds: a renewal in the same millisecond would be a no-op update, which keeps the resourceVersion
+    await new Promise((r) => setTimeout(r, 3))
     const renewed = await claimLease(store, ref, created, 'first', 15)
     t.equal(renewed.spec?.acquireTime, created.spec?.acquireTime, 'renewing keeps the acquire time')
     t.not(renewed.metadata.resourceVersion, created.metadata.resourceVersion)
