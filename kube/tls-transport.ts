@@ -82,6 +82,13 @@ function socketReader(socket: Socket) {
 }
 type Reader = ReturnType<typeof socketReader>
 
+/** A request written and the head of its answer read; `detach` stops the caller's signal from closing the connection. */
+interface Sent {
+  conn: { socket: Socket; reader: Reader; used: boolean }
+  head: Head
+  detach: () => void
+}
+
 async function readHead(reader: Reader): Promise<Head> {
   let buf: Buffer = Buffer.alloc(0)
   for (;;) {
@@ -182,9 +189,25 @@ async function* chunkedBody(reader: Reader): AsyncGenerator<Buffer, void, undefi
 export interface TlsTransport extends Transport {
   /** Dials now, so that the TLS handshake runs while the caller prepares its first request. */
   open(): void
+  /**
+   * GETs written back to back on the connection (HTTP/1.1 pipelining) and answered in order: the
+   * round trip is paid once for all of them instead of once each. Each entry settles on its own,
+   * an ApiError (a 404, say) failing that entry only.
+   */
+  getAll<T = unknown>(requests: RequestOptions[]): Promise<PromiseSettledResult<T>[]>
 }
 
-export function createTlsTransport(connection: Connection, options: TransportOptions = {}): TlsTransport {
+export interface TlsTransportOptions extends TransportOptions {
+  /**
+   * This process talks to this API server alone (a CNI plugin): the kubeconfig's CA becomes the
+   * process's default trust (tls.setDefaultCACertificates) instead of the `ca` of a secure context
+   * of its own. The trust is the same, those CAs only; a context given `ca` first waits for Node's
+   * bundled root certificates to be parsed, ~3 ms at every plugin start.
+   */
+  soleServer?: boolean
+}
+
+export function createTlsTransport(connection: Connection, options: TlsTransportOptions = {}): TlsTransport {
   const url = new URL(connection.server)
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`server ${connection.server}: only https:// and http:// are supported`)
   const secure = url.protocol === 'https:'
@@ -206,6 +229,10 @@ export function createTlsTransport(connection: Connection, options: TransportOpt
     if (secure) {
       const tls = process.getBuiltinModule('node:tls')
       const net = process.getBuiltinModule('node:net')
+      if (!secureContext && options.soleServer && connection.ca !== undefined && !connection.insecureSkipTLSVerify) {
+        tls.setDefaultCACertificates([connection.ca])
+        secureContext = tls.createSecureContext({ cert: connection.cert, key: connection.key })
+      }
       secureContext ??= tls.createSecureContext({ ca: connection.ca, cert: connection.cert, key: connection.key })
       socket = tls.connect({
         host: hostname,
@@ -236,11 +263,18 @@ export function createTlsTransport(connection: Connection, options: TransportOpt
     return `${lines.join('\r\n')}\r\n\r\n`
   }
 
+  async function bytesOf(o: RequestOptions): Promise<Buffer> {
+    const body = o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body)
+    return Buffer.from((await headOf(o, body)) + (body ?? ''))
+  }
+
   /** Writes the request on the connection (a fresh one when the last was closed) and reads the answer's head. */
   async function send(o: RequestOptions, signal: AbortSignal) {
-    const method = o.method ?? 'GET'
-    const body = o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body)
-    const bytes = Buffer.from((await headOf(o, body)) + (body ?? ''))
+    return sendBytes(await bytesOf(o), o.method ?? 'GET', signal)
+  }
+
+  /** Writes `bytes` (one request, or GETs pipelined) and reads the head of the first answer. */
+  async function sendBytes(bytes: Buffer, method: string, signal: AbortSignal): Promise<Sent> {
     for (let attempt = 0; ; attempt++) {
       signal.throwIfAborted()
       if (current?.reader.closed) drop()
@@ -289,27 +323,65 @@ export function createTlsTransport(connection: Connection, options: TransportOpt
     }
   }
 
-  async function readAll(x: Awaited<ReturnType<typeof send>>, method: string) {
+  async function readAll(x: Sent, method: string) {
     const parts: Buffer[] = []
     for await (const part of bodyOf(x.conn.reader, x.head, method)) parts.push(part)
     if (!x.head.keepAlive) drop()
     return Buffer.concat(parts).toString('utf8')
   }
 
+  /** The answer read whole, as the caller gets it: JSON parsed, or an ApiError for a non-2xx. */
+  async function answerOf<T>(x: Sent, method: string, label: string): Promise<T> {
+    const text = await readAll(x, method)
+    const code = x.head.status
+    if (code < 200 || code > 299) throw new ApiError(statusFromResponse(code, text), label)
+    if (!text) return undefined as T
+    // Most answers are JSON; a few endpoints (/healthz, /livez) answer plain text.
+    return (/\bjson\b/.test(x.head.headers.get('content-type') ?? '') ? JSON.parse(text) : text) as T
+  }
+
   function request<T>(o: RequestOptions): Promise<T> {
     const method = o.method ?? 'GET'
-    const label = `${method} ${o.path}`
     return exclusive(o, o.timeoutMs ?? timeoutMs, async (signal) => {
       const x = await send(o, signal)
       try {
-        const text = await readAll(x, method)
-        const code = x.head.status
-        if (code < 200 || code > 299) throw new ApiError(statusFromResponse(code, text), label)
-        if (!text) return undefined as T
-        // Most answers are JSON; a few endpoints (/healthz, /livez) answer plain text.
-        return (/\bjson\b/.test(x.head.headers.get('content-type') ?? '') ? JSON.parse(text) : text) as T
+        return await answerOf<T>(x, method, `${method} ${o.path}`)
       } finally {
         x.detach()
+      }
+    })
+  }
+
+  function getAll<T>(requests: RequestOptions[]): Promise<PromiseSettledResult<T>[]> {
+    const bad = requests.find((o) => (o.method ?? 'GET') !== 'GET')
+    if (bad) return Promise.reject(new Error(`getAll pipelines GETs only, not ${bad.method} ${bad.path}`))
+    const ms = Math.max(0, ...requests.map((o) => o.timeoutMs ?? timeoutMs))
+    return exclusive({ path: requests.map((o) => o.path).join(', ') }, ms, async (signal) => {
+      if (requests.length === 0) return []
+      const settled: PromiseSettledResult<T>[] = []
+      const first = await sendBytes(Buffer.concat(await Promise.all(requests.map(bytesOf))), 'GET', signal)
+      let x: Sent | undefined = first
+      try {
+        for (const [i, o] of requests.entries()) {
+          // the server closed the connection after an answer: the rest go again, one by one
+          const own = x ? undefined : await send(o, signal)
+          x ??= own!
+          try {
+            settled.push({ status: 'fulfilled', value: await answerOf<T>(x, 'GET', `GET ${o.path}`) })
+          } catch (err) {
+            // an answer that could not be read whole (the connection broke) fails the lot, as in request()
+            if (!(err instanceof ApiError)) throw err
+            settled.push({ status: 'rejected', reason: err })
+          } finally {
+            own?.detach()
+          }
+          // the next answer comes on the pipelined connection, unless the server closed it after this one
+          const conn: Sent['conn'] = x.conn
+          x = i + 1 < requests.length && conn === first.conn && current === conn ? { conn, head: await readHead(conn.reader), detach: () => {} } : undefined
+        }
+        return settled
+      } finally {
+        first.detach()
       }
     })
   }
@@ -371,6 +443,7 @@ export function createTlsTransport(connection: Connection, options: TransportOpt
   return {
     server: connection.server,
     request,
+    getAll,
     stream,
     close: drop,
     open() {

@@ -4,6 +4,7 @@
 // exercised against small servers that do exactly one odd thing.
 import { writeFileSync } from 'node:fs'
 import https from 'node:https'
+import tls from 'node:tls'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
@@ -264,6 +265,56 @@ t.test('framing and connections', async (t) => {
     t.same(b, { value: { ok: true } }, 'the CA and server name from the kubeconfig are accepted')
     ;[a, b] = await compare({ ...s.base, ca: cp.caPem, insecureSkipTLSVerify: true })
     t.same(b, { value: { ok: true } }, 'insecure-skip-tls-verify accepts any certificate')
+  })
+
+  t.test('getAll writes its GETs back to back and reads the answers in order, each settling on its own', async (t) => {
+    // a server that answers nothing until it has read both requests: a client that waited for the first answer would time out
+    const seen: string[] = []
+    const server = tls.createServer({ cert: p.serverCert, key: p.serverKey }, (socket) => {
+      let text = ''
+      socket.on('data', (d: Buffer) => {
+        text += d.toString('latin1')
+        const heads = text.split('\r\n\r\n').slice(0, -1)
+        if (heads.length < 2) return
+        for (const head of heads) {
+          const target = head.split(' ')[1]
+          seen.push(target)
+          const [code, body] = target === '/missing' ? [404, JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: 'missing' })] : [200, JSON.stringify({ path: target })]
+          socket.write(`HTTP/1.1 ${code} X\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+        }
+        text = ''
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const tr = createTlsTransport({ server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, ca: p.caPem, tlsServerName: 'apiserver.test' })
+    t.teardown(tr.close)
+    const answers = await tr.getAll<{ path: string }>([{ path: '/missing', timeoutMs: 5000 }, { path: '/b', timeoutMs: 5000 }])
+    t.same(seen, ['/missing', '/b'], 'both requests reached the server before it answered either')
+    t.equal(answers[0].status, 'rejected', 'the 404 fails its own entry')
+    t.equal(((answers[0] as PromiseRejectedResult).reason as ApiError).status?.code, 404)
+    t.same(answers[1], { status: 'fulfilled', value: { path: '/b' } }, 'and the next answer is still read')
+    t.same(await tr.getAll([]), [], 'no requests, no answers')
+    await t.rejects(tr.getAll([{ method: 'POST', path: '/x' }]), /GETs only/, 'only GETs are pipelined: a write must not be sent twice')
+  })
+
+  t.test('getAll: when the server closes after an answer, the GETs left go again on a new connection', async (t) => {
+    let n = 0
+    const s = await oddServer(p, (req, res) => {
+      n++
+      res.writeHead(200, { 'Content-Type': 'application/json', ...(req.url === '/close' ? { Connection: 'close' } : {}) })
+      res.end(JSON.stringify({ path: req.url, n }))
+    })
+    t.teardown(s.close)
+    const tr = createTlsTransport(s.base)
+    t.teardown(tr.close)
+    const answers = await tr.getAll<{ path: string }>([{ path: '/close' }, { path: '/after' }, { path: '/last' }])
+    t.same(
+      answers.map((a) => (a.status === 'fulfilled' ? a.value.path : 'failed')),
+      ['/close', '/after', '/last'],
+    )
+    t.equal(s.connections(), 2, 'one connection until the close, one for the rest')
+    t.same(await tr.request({ path: '/then' }), { path: '/then', n: n }, 'the transport goes on as usual')
   })
 
   t.test('a client certificate from the kubeconfig authenticates the plugin', async (t) => {
