@@ -31,31 +31,33 @@ interface PodObject {
 }
 
 export async function readCoordinatorInputs(kubeconfigPath: string, pod: PodRef | undefined, timeoutMs = apiTimeoutMs): Promise<CoordinatorInputs> {
-  // loading node:tls starts parsing the root certificates on another thread: before the namespace reads start, so that they are parsed when the connection is made
+  // node:tls first: the API read is the longest of the ADD's three, and its handshake needs it
   process.getBuiltinModule('node:tls')
   let transport
   try {
     // one connection, no node:https: its few requests cost one TLS handshake and no HTTP stack to load
-    transport = createTlsTransport(await loadKubeconfig(kubeconfigPath), { timeoutMs, userAgent: 'spiderpool-ts-coordinator' })
+    transport = createTlsTransport(await loadKubeconfig(kubeconfigPath), { timeoutMs, userAgent: 'spiderpool-ts-coordinator', soleServer: true })
   } catch (err) {
     throw new CniError(errorCode.invalidNetworkConfig, `cannot use the kubeconfig ${kubeconfigPath}: ${(err as Error).message}`)
   }
-  const get = async <T>(path: string): Promise<T | undefined> => {
-    try {
-      return await transport.request<T>({ path })
-    } catch (err) {
-      if (isNotFound(err)) return undefined
-      const why = err instanceof ApiError ? err.message : `${path}: ${(err as Error).message}`
-      throw new CniError(errorCode.tryAgainLater, 'cannot read from the Kubernetes API', why)
-    }
-  }
+  const paths = [resourcePath(resources.coordinators, { name: coordinatorName }), ...(pod ? [resourcePath(resources.pods, { namespace: pod.namespace, name: pod.name })] : [])]
   try {
-    const [coordinator, podObject] = await Promise.all([
-      get<SpiderCoordinator>(resourcePath(resources.coordinators, { name: coordinatorName })),
-      pod ? get<PodObject>(resourcePath(resources.pods, { namespace: pod.namespace, name: pod.name })) : undefined,
-    ])
+    // both reads in one round trip: written back to back, answered in order
+    const answers = await transport.getAll(paths.map((path) => ({ path })))
+    const [coordinator, podObject] = answers.map((answer, i) => {
+      if (answer.status === 'fulfilled') return answer.value
+      if (isNotFound(answer.reason)) return undefined
+      throw unreadable(paths[i], answer.reason)
+    }) as [SpiderCoordinator | undefined, PodObject | undefined]
     return { coordinator, podAnnotations: podObject?.metadata?.annotations ?? {} }
+  } catch (err) {
+    throw err instanceof CniError ? err : unreadable(paths.join(', '), err)
   } finally {
     transport.close()
   }
+}
+
+function unreadable(path: string, err: unknown): CniError {
+  const why = err instanceof ApiError ? err.message : `${path}: ${(err as Error).message}`
+  return new CniError(errorCode.tryAgainLater, 'cannot read from the Kubernetes API', why)
 }

@@ -31,7 +31,7 @@ export function connect(kubeconfig: string, userAgent = 'spiderpool-ts-ipam'): P
 async function dial(kubeconfig: string, userAgent: string): Promise<Store> {
   try {
     // one connection, no node:https: its few requests cost one TLS handshake and no HTTP stack to load
-    const transport = createTlsTransport(await loadKubeconfig(kubeconfig), { timeoutMs: requestTimeoutMs, userAgent })
+    const transport = createTlsTransport(await loadKubeconfig(kubeconfig), { timeoutMs: requestTimeoutMs, userAgent, soleServer: true })
     transport.open()
     return createStore(transport)
   } catch (err) {
