@@ -2,7 +2,7 @@
 // and for tests (not a production store). Real kubectl works against it with dataDir/kubeconfig.
 import { mkdir } from 'node:fs/promises'
 import { createServer } from 'node:https'
-import { isIP, type AddressInfo } from 'node:net'
+import { isIP, type AddressInfo, type Socket } from 'node:net'
 import path from 'node:path'
 import { ensureServingCertificate } from '../../certs/index.ts'
 import { adminUser, storeAdmissionChain } from './admission-chain.ts'
@@ -44,6 +44,8 @@ export interface ControlPlane {
   kubeconfigPath: string
   /** mutable, test-only */
   faults: Faults
+  /** serves a connection accepted by a listener elsewhere, e.g. in another network namespace */
+  acceptConnection(socket: Socket): void
   close(): Promise<void>
 }
 
@@ -135,5 +137,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       await persistence.close()
     })())
 
-  return { url, caPem: tls.caPem, token, kubeconfigPath, faults, close }
+  // the https server wraps in TLS what its 'connection' event brings, as it does for its own accepts
+  // (whose Nagle it turns off too); none after close, which would not reach them
+  const acceptConnection = (socket: Socket) => {
+    if (closing) return void socket.destroy()
+    socket.setNoDelay(true)
+    server.emit('connection', socket)
+  }
+
+  return { url, caPem: tls.caPem, token, kubeconfigPath, faults, acceptConnection, close }
 }

@@ -1,8 +1,9 @@
 // The `spiderpool` IPAM end to end: the namespace cluster of test/cni/harness with the local
 // default (control plane + webhook server) started in this process, so that pods created here are
 // admitted and reserved by the real webhook, and the plugins, run by the harness's runtime in the
-// node namespaces, claim from the real API. The nodes reach the API at 127.0.0.1 through a relay
-// (TCP on each node's loopback → a unix socket → the control plane's port here), TLS end to end.
+// node namespaces, claim from the real API. The nodes reach the API at 127.0.0.1 on their own
+// loopback: a listener opened in each node's namespace and passed to this process, whose
+// connections the control plane serves directly (no relay, so no hops a real node does not pay).
 // Used by the tests and by bench/cni.ts.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
@@ -58,19 +59,41 @@ export interface EnvOptions {
   binaries?: Binaries | { dir: string }
 }
 
-const relayScript = `
+// Opens the listener in the node's namespace and hands it over the IPC channel (which `ip netns
+// exec` passes through), then closes its own copy and leaves: the parent's copy keeps listening.
+const listenerScript = `
 const net = require('node:net')
-const [socket, host, port] = process.argv.slice(1)
-const server = net.createServer({ noDelay: true }, (c) => {
-  const u = net.connect(socket)
-  c.pipe(u).pipe(c)
-  c.on('error', () => u.destroy())
-  u.on('error', () => c.destroy())
+const server = net.createServer()
+server.on('error', (err) => { console.error(err.message); process.exit(1) })
+server.listen(Number(process.argv[1]), '127.0.0.1', () => {
+  process.send({ port: server.address().port }, server, (err) => {
+    if (err) { console.error(err.message); process.exit(1) }
+    server.close()
+    process.disconnect()
+  })
 })
-server.listen(Number(port), host, () => process.stdout.write('listening ' + server.address().port + '\\n'))
-process.stdin.resume()
-process.stdin.on('end', () => process.exit(0))
 `
+
+/** A listener on 127.0.0.1:port (0 = any) in the node's namespace, opened by a child there and owned by this process. */
+function listenInNamespace(netns: string, port: number): Promise<net.Server> {
+  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', listenerScript, String(port)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+  return new Promise<net.Server>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error('the API listener was not handed over within 10 s')), 10_000)
+    const fail = (err: Error) => {
+      clearTimeout(timer)
+      child.kill()
+      reject(err)
+    }
+    child.once('error', fail)
+    child.once('exit', (code) => fail(new Error(`the API listener's child exited with ${code} before handing it over`)))
+    child.once('message', (_message, server) => {
+      clearTimeout(timer)
+      child.removeAllListeners('exit')
+      if (server instanceof net.Server) resolve(server)
+      else fail(new Error('the API listener\'s child sent no listener'))
+    })
+  })
+}
 
 export async function startSpiderpoolEnv(o: EnvOptions): Promise<SpiderpoolEnv> {
   const cluster = await createCluster({ nodes: o.nodes })
@@ -82,40 +105,24 @@ export async function startSpiderpoolEnv(o: EnvOptions): Promise<SpiderpoolEnv> 
     const local = await startLocalDefault({ dataDir: path.join(cluster.dir, 'data'), apiPort: 0, settings: defaultSettings(), logLevel: 'silent' })
     stops.push(() => local.close())
     const { url, caPem, token } = local.controlPlane
-    const api = new URL(url)
-    const socketPath = path.join(cluster.dir, 'api.sock')
-    const inward = net.createServer((c) => {
-      // without Nagle: a relay that holds back small TLS records adds tens of ms to every exchange
-      const u = net.connect({ port: Number(api.port), host: api.hostname, noDelay: true })
-      c.pipe(u).pipe(c)
-      c.on('error', () => u.destroy())
-      u.on('error', () => c.destroy())
-    })
-    await new Promise<void>((resolve) => inward.listen(socketPath, resolve))
-    stops.push(() => new Promise((r) => inward.close(r)))
-    // one relay in each node's namespace, on its loopback and one port: the plugins reach the API at
+    // one listener in each node's namespace, on its loopback and one port: the plugins reach the API at
     // 127.0.0.1, an address the control plane's certificate names, as a node reaches a local API server
-    let port = '0'
+    const accepted = new Set<net.Socket>()
+    let port = 0
     for (const node of cluster.nodes) {
-      const relay = spawn('ip', ['netns', 'exec', node.name, process.execPath, '-e', relayScript, socketPath, '127.0.0.1', port], { stdio: ['pipe', 'pipe', 'inherit'] })
-      stops.push(() => {
-        relay.stdin.end()
-        relay.kill()
+      const listener = await listenInNamespace(node.name, port)
+      listener.on('connection', (socket) => {
+        accepted.add(socket)
+        socket.once('close', () => accepted.delete(socket))
+        local.controlPlane.acceptConnection(socket)
       })
-      port = await new Promise<string>((resolve, reject) => {
-        let out = ''
-        const timer = setTimeout(() => reject(new Error('the API relay did not start within 10 s')), 10_000)
-        relay.stdout.setEncoding('utf8').on('data', (d: string) => {
-          out += d
-          const m = /listening (\d+)/.exec(out)
-          if (m) {
-            clearTimeout(timer)
-            resolve(m[1])
-          }
-        })
-        relay.once('exit', (code) => reject(new Error(`the API relay exited with ${code}`)))
-      })
+      stops.push(() => new Promise((r) => listener.close(r)))
+      port = (listener.address() as net.AddressInfo).port
     }
+    // the control plane's close ends the connections it serves; these also end any still in the handshake
+    stops.push(() => {
+      for (const socket of accepted) socket.destroy()
+    })
     // JSON, as the installer writes it
     const kubeconfig = path.join(cluster.dir, 'spiderpool.kubeconfig')
     writeFileSync(
