@@ -202,9 +202,10 @@ export function scanApiCalls(o: ScanOptions): Scan {
             }
           }
         }
-        if (memberOf(n.expression, 'kube/transport.ts', 'Transport') && rel(s.fileName) !== 'kube/store.ts') {
-          const m = (n.expression as ts.PropertyAccessExpression).name.text
-          if (m === 'request' || m === 'stream') rawRequests.push({ at: where(n), file: rel(s.fileName) })
+        // the plugins' transport adds getAll (pipelined GETs) to the Transport calls
+        const raw = memberOf(n.expression, 'kube/transport.ts', 'Transport') ?? memberOf(n.expression, 'kube/tls-transport.ts', 'TlsTransport')
+        if (raw && rel(s.fileName) !== 'kube/store.ts') {
+          if (raw === 'request' || raw === 'stream' || raw === 'getAll') rawRequests.push({ at: where(n), file: rel(s.fileName) })
         }
         const callee = unwrap(n.expression)
         if (ts.isIdentifier(callee) && callee.text === 'resourcePath' && n.arguments[0] && rel(s.fileName) !== 'kube/store.ts') {
