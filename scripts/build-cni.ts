@@ -1,8 +1,8 @@
 // Builds the CNI plugins as single executables that run on a node without Node.js:
 // `npm run build:cni` (or `npx node scripts/build-cni.ts [outDir]`) writes dist/cni/spiderpool and
-// dist/cni/coordinator. Each plugin is bundled into one script with esbuild, turned into a
-// single-executable blob (with V8's code cache, so start-up skips compiling it) and injected into
-// a copy of this Node binary with postject.
+// dist/cni/coordinator. Each plugin is bundled into one script with esbuild and shipped as an
+// asset beside V8's code cache of every function in it; a small loader is the single-executable
+// blob's main script, and the blob is injected into a copy of this Node binary with postject.
 import { execFileSync } from 'node:child_process'
 import { builtinModules, createRequire } from 'node:module'
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
@@ -20,8 +20,16 @@ export const cniPlugins = {
 
 export type CniPluginName = keyof typeof cniPlugins
 
-/** A young generation big enough for a whole CNI command: no scavenge runs (they cost 3–8 ms per command). */
-const seaExecArgv = ['--min-semi-space-size=16']
+/**
+ * The executables' node options.
+ * - A young generation big enough for a whole CNI command: no scavenge runs (they cost 3–8 ms per command).
+ * - OpenSSL's certificate store instead of Node's bundled one: loading node:tls otherwise parses
+ *   ~150 bundled root certificates on a second thread (~8 ms of CPU beside every pod start, and
+ *   freeing them at exit). The plugins trust their kubeconfig's CA alone (kube/tls-transport.ts,
+ *   `soleServer`); a kubeconfig without one trusts the node's system store, as Spiderpool's Go
+ *   plugins do.
+ */
+const seaExecArgv = ['--min-semi-space-size=16', '--use-openssl-ca']
 
 /** The sentinel Node looks for to know a blob was injected (single-executable-applications docs). */
 const seaFuse = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'
@@ -79,7 +87,7 @@ export interface Bundle {
 /** Loading node:http or node:https costs a plugin ~8 ms at every start; kube/tls-transport.ts is what the plugins use instead. */
 const unwantedBuiltins = new Set(['node:http', 'node:https', 'node:http2'])
 
-/** One CommonJS script holding the plugin and everything it imports, Node built-ins and the yaml asset aside. */
+/** One script holding the plugin and everything it imports (Node built-ins and the yaml asset aside): a function of `require`, which the loader calls. */
 export async function bundle(entry: string): Promise<Bundle> {
   const esbuild = await import('esbuild')
   const out = await esbuild.build({
@@ -100,7 +108,8 @@ export async function bundle(entry: string): Promise<Bundle> {
   })
   const code = out.outputFiles[0].text
   if (/\bimport\.meta\b/.test(code)) throw new Error(`${entry}: the bundle uses import.meta, which a CommonJS script cannot`)
-  const script = `(async()=>{\n${code}\n})().catch((e)=>{process.stderr.write(String(e?.stack??e)+"\\n");process.exit(1)});\n`
+  // one function of the single executable's `require`, which the loader calls
+  const script = `(function(require){(async()=>{\n${code}\n})().catch((e)=>{process.stderr.write(String(e?.stack??e)+"\\n");process.exit(1)})})\n`
   const sources = Object.keys(out.metafile.inputs).filter((f) => !f.includes(':') && !f.startsWith('node_modules/'))
   const imported = Object.keys(out.metafile.inputs).flatMap((f) => (f.startsWith('builtin:') ? [f.slice('builtin:'.length)] : []))
   const named = [...code.matchAll(/getBuiltinModule\(\s*["'`]([^"'`]+)["'`]/g)].map((m) => m[1])
@@ -110,18 +119,59 @@ export async function bundle(entry: string): Promise<Bundle> {
   return { script, sources, builtins }
 }
 
+/**
+ * Makes V8's code cache of `scriptFile` with every function in it compiled: the cache Node makes
+ * for a single executable's main script holds only the functions compiled before it runs (its top
+ * level), so each start compiled the rest again as they were first called (~4 ms per pod start).
+ * It runs in a node with the executables' options, because V8 refuses a cache made under other
+ * flags; --no-lazy is on only while compiling and is off again when the cache is written, for the
+ * same reason. The loader (`loaderScript`) reports a refused cache on stderr.
+ */
+function writeCodeCache(scriptFile: string, filename: string, cacheFile: string, node: string): void {
+  const maker = [
+    `const [scriptFile, filename, cacheFile] = process.argv.slice(1)`,
+    `const { readFileSync, writeFileSync } = require('node:fs')`,
+    `const { setFlagsFromString } = require('node:v8')`,
+    `const { Script } = require('node:vm')`,
+    `setFlagsFromString('--no-lazy')`,
+    `const script = new Script(readFileSync(scriptFile, 'utf8'), { filename })`,
+    `setFlagsFromString('--lazy')`,
+    `writeFileSync(cacheFile, script.createCachedData())`,
+  ].join('\n')
+  execFileSync(node, [...seaExecArgv, '-e', maker, scriptFile, filename, cacheFile], { stdio: ['ignore', 'ignore', 'pipe'] })
+}
+
+const pluginAsset = 'plugin.js'
+const cacheAsset = 'plugin.cache'
+
+/** The executable's main script: runs the plugin from its asset with the code cache beside it. */
+function loaderScript(name: CniPluginName): string {
+  return [
+    `const { getAsset } = require('node:sea')`,
+    `const { Script } = require('node:vm')`,
+    `const script = new Script(getAsset(${JSON.stringify(pluginAsset)}, 'utf8'), { filename: ${JSON.stringify(`${name}.js`)}, cachedData: new Uint8Array(getAsset(${JSON.stringify(cacheAsset)})) })`,
+    `if (script.cachedDataRejected) process.stderr.write(${JSON.stringify(`${name}: V8 refused the code cache built in; every start compiles the plugin again\n`)})`,
+    `script.runInThisContext()(require)`,
+  ].join('\n')
+}
+
 /** Bundles the plugin and writes `outDir/<name>`, an executable that carries Node and the plugin. */
 export async function buildPlugin(name: CniPluginName, outDir: string, node = process.execPath): Promise<string> {
   const work = mkdtempSync(path.join(tmpdir(), `build-cni-${name}-`))
   try {
-    const script = path.join(work, `${name}.cjs`)
+    const script = path.join(work, pluginAsset)
     const made = await bundle(cniPlugins[name])
     writeFileSync(script, made.script)
+    const cache = path.join(work, cacheAsset)
+    writeCodeCache(script, `${name}.js`, cache, node)
+    const loader = path.join(work, 'loader.cjs')
+    writeFileSync(loader, loaderScript(name))
     const yaml = path.join(work, yamlAsset)
     writeFileSync(yaml, await yamlScript())
     const blob = path.join(work, `${name}.blob`)
     const config = path.join(work, 'sea-config.json')
-    writeFileSync(config, JSON.stringify({ main: script, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, execArgv: seaExecArgv, assets: { [yamlAsset]: yaml } }))
+    const assets = { [pluginAsset]: script, [cacheAsset]: cache, [yamlAsset]: yaml }
+    writeFileSync(config, JSON.stringify({ main: loader, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, execArgv: seaExecArgv, assets }))
     execFileSync(node, ['--experimental-sea-config', config], { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] })
     const executable = path.join(work, name)
     copyFileSync(node, executable)

@@ -90,6 +90,37 @@ t.test('the spiderpool executable claims a reservation from a real API through t
   t.match(records, [{ ip: '10.6.1.1', pod: 'default/sea', podUid: pod.metadata!.uid, state: 'claimed', node: 'n1' }])
 })
 
+t.test("with a kubeconfig that names no CA, the executable trusts the node's OpenSSL store (as Go's plugins do), not Node's bundled roots", async (t) => {
+  const cp = await startControlPlane({ dataDir: path.join(dir, 'cp-system-store'), port: 0, admission: false })
+  t.teardown(() => cp.close())
+  const store = createStore(createTransport({ server: cp.url, ca: cp.caPem, token: cp.token }))
+  t.teardown(() => store.transport.close())
+  await store.create(resources.pods, { metadata: { name: 'sys', namespace: 'default' }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'x' }] } } as never)
+  const kubeconfig = path.join(dir, 'no-ca.kubeconfig')
+  writeFileSync(
+    kubeconfig,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: { server: cp.url } }],
+      users: [{ name: 'u', user: { token: cp.token } }],
+      contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'x',
+    }),
+  )
+  const systemStore = path.join(dir, 'system-ca.pem')
+  writeFileSync(systemStore, cp.caPem)
+  const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'sys1', CNI_NETNS: '/var/run/netns/sys', CNI_IFNAME: 'eth0', CNI_ARGS: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=sys', CNI_PATH: '/opt/cni/bin' }
+  // no pool for the pod: once the API is reached, the plugin refuses for that reason, not for TLS
+  const config = JSON.stringify({ cniVersion: '1.0.0', name: 'net', type: 'macvlan', ipam: { type: 'spiderpool', kubeconfig } })
+  const untrusted = await runBuilt(built[0], { ...env, SSL_CERT_FILE: path.join(dir, 'missing.pem'), SSL_CERT_DIR: dir }, config)
+  t.not(untrusted.code, 0)
+  t.match(untrusted.stdout, /certificate/i, 'the API server is not trusted: its CA is in no store the executable reads')
+  const trusted = await runBuilt(built[0], { ...env, SSL_CERT_FILE: systemStore, SSL_CERT_DIR: dir }, config)
+  t.notMatch(trusted.stdout, /certificate/i, 'trusted once the system store holds the CA')
+  t.match(trusted.stdout, /pool/i, trusted.stdout + trusted.stderr)
+})
+
 t.test('install-cni copies both plugins and writes the CNI kubeconfig (JSON, 0600) from the flags', async (t) => {
   const binDir = path.join(dir, 'opt-cni-bin')
   const kubeconfigOut = path.join(dir, 'etc/cni/net.d/spiderpool.d/spiderpool.kubeconfig')
