@@ -1,10 +1,13 @@
 // Baseline for bench/webhook: a bare node:https server that reads the body and answers one fixed
 // review — the least any HTTPS admission server can do per request on this machine.
+// A second argument, BUSY_MICROSECONDS, makes it busy-wait that long per request before answering:
+// the bench's calibration of what a handler's own work costs on the machine, free of any framework.
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 
-const [tlsDir] = process.argv.slice(2)
+const [tlsDir, busy = '0'] = process.argv.slice(2)
+const busyMs = Number(busy) / 1000
 const answer = JSON.stringify({
   apiVersion: 'admission.k8s.io/v1',
   kind: 'AdmissionReview',
@@ -17,6 +20,7 @@ const server = createServer(
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       JSON.parse(Buffer.concat(chunks).toString())
+      if (busyMs > 0) for (const until = performance.now() + busyMs; performance.now() < until; );
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) })
       res.end(answer)
     })

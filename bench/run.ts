@@ -67,6 +67,7 @@ const readers: Record<string, (r: Json) => Row[]> = {
     info('SpiderIPPool validation (median req/s)', r.ours.rps.toFixed(0)),
     atLeast('ratio ours / bare node:https', r.ratio, 0.8, ''),
     atMost('our p99 latency', r.ours.p99, 5, 'ms', 0),
+    ...(r.calibration ?? []).map((c: { name: string; ratio: number }) => info(`${c.name}: ratio to bare node:https`, c.ratio.toFixed(2))),
   ],
   // issue 4: 1000 pods, two replicas, 2 ms per write: ≤ 5 s reserve + claim, ≤ 1.2 writes per IP, no duplicate, no leak
   allocation: (r) => [

@@ -6,6 +6,12 @@
 // round, not the result. Each round also shows how much CPU other processes took meanwhile (a
 // loaded machine lowers both sides, and not by the same factor), and the CPU each server spent per
 // request, which other work on the machine moves far less than requests/s.
+// Two calibration servers run in the same rounds and are reported beside the ratio, not in it:
+// Fastify with one route answering the fixed review (the framework alone), and the bare server
+// busy-waiting BENCH_BUSY_MICROSECONDS (default 15) per request (a handler's own work, no
+// framework). On a machine where waking the idle load generator is dear, a server slower than
+// the generator pays for a wake-up at nearly every answer, so each microsecond of work lowers
+// requests/s by more than its share; the calibrations show by how much here.
 // Our server runs with the node flags and malloc settings the chart deploys it with (server/node-options.ts);
 // BENCH_SERVER_NODE_FLAGS replaces them (an empty value: none).
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -20,6 +26,7 @@ const root = join(import.meta.dirname, '..')
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const connections = 16
+const busyMicroseconds = Number(process.env.BENCH_BUSY_MICROSECONDS ?? 15)
 const ourNodeFlags = serverNodeFlags(process.env.BENCH_SERVER_NODE_FLAGS ?? serverNodeOptions)
 
 const pool = {
@@ -141,42 +148,46 @@ const dir = mkdtempSync(join(tmpdir(), 'bench-webhook-'))
 try {
   const tls = await ensureServingCertificate({ dir, service: 'spiderpool-controller', namespace: 'kube-system', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] })
   const node = process.execPath
-  const servers: ChildProcess[] = []
-  const baselineRuns: Figures[] = []
-  const ourRuns: Figures[] = []
+  const children: ChildProcess[] = []
+  const logLevel = process.env.BENCH_LOG_LEVEL ? ['--log-level', process.env.BENCH_LOG_LEVEL] : []
+  const servers = [
+    { name: 'bare node:https, fixed review', args: ['bench/bare-https-server.ts', dir], path: '/' },
+    { name: 'spiderpool-ts SpiderIPPool validation', args: [...ourNodeFlags, 'bin/spiderpool-ts', 'webhook', '--listen', '127.0.0.1:0', '--tls-dir', dir, ...logLevel], env: serverMallocEnvironment, path: '/validate-spiderpool-spidernet-io-v2beta1-spiderippool' },
+    { name: 'calibration: Fastify, one route answering the fixed review', args: ['bench/fastify-minimal-server.ts', dir], path: '/' },
+    { name: `calibration: bare node:https + ${busyMicroseconds} µs busy-wait per request`, args: ['bench/bare-https-server.ts', dir, String(busyMicroseconds)], path: '/' },
+  ]
+  const runs: Figures[][] = servers.map(() => [])
   try {
-    const baselineServer = await start(node, ['bench/bare-https-server.ts', dir])
-    servers.push(baselineServer.child)
-    const logLevel = process.env.BENCH_LOG_LEVEL ? ['--log-level', process.env.BENCH_LOG_LEVEL] : []
-    const ourServer = await start(node, [...ourNodeFlags, 'bin/spiderpool-ts', 'webhook', '--listen', '127.0.0.1:0', '--tls-dir', dir, ...logLevel], serverMallocEnvironment)
-    servers.push(ourServer.child)
-    const baselineURL = baselineServer.url + '/'
-    const ourURL = ourServer.url + '/validate-spiderpool-spidernet-io-v2beta1-spiderippool'
+    const started: { child: ChildProcess; url: string }[] = []
+    for (const server of servers) {
+      const s = await start(node, server.args, server.env)
+      children.push(s.child)
+      started.push({ child: s.child, url: s.url + server.path })
+    }
     // warm-up: JIT, TLS sessions, keep-alive sockets
-    await load(baselineURL, tls.caPem, 2)
-    await load(ourURL, tls.caPem, 2)
+    for (const s of started) await load(s.url, tls.caPem, 2)
     for (let i = 0; i < rounds; i++) {
-      baselineRuns.push(await load(baselineURL, tls.caPem, seconds, baselineServer.child.pid))
-      ourRuns.push(await load(ourURL, tls.caPem, seconds, ourServer.child.pid))
-      const [b, o] = [baselineRuns[i], ourRuns[i]]
+      for (const [k, s] of started.entries()) runs[k].push(await load(s.url, tls.caPem, seconds, s.child.pid))
+      const [b, o, f, w] = runs.map((r) => r[i])
       const others = b.others !== undefined && o.others !== undefined ? `; other work on the machine ${b.others.toFixed(2)}/${o.others.toFixed(2)} cores` : ''
       const cpu = b.cpuPerRequest !== undefined && o.cpuPerRequest !== undefined ? `; CPU per request ${b.cpuPerRequest.toFixed(1)}/${o.cpuPerRequest.toFixed(1)} µs` : ''
-      console.log(`round ${i + 1}: baseline ${b.rps.toFixed(0)} req/s, ours ${o.rps.toFixed(0)} req/s (${(o.rps / b.rps).toFixed(2)}), our p50/p99 ${o.p50}/${o.p99} ms${cpu}${others}`)
+      console.log(`round ${i + 1}: baseline ${b.rps.toFixed(0)} req/s, ours ${o.rps.toFixed(0)} req/s (${(o.rps / b.rps).toFixed(2)}), our p50/p99 ${o.p50}/${o.p99} ms${cpu}${others}; calibrations ${(f.rps / b.rps).toFixed(2)} (Fastify), ${(w.rps / b.rps).toFixed(2)} (bare + ${busyMicroseconds} µs)`)
     }
   } finally {
-    for (const child of servers) child.kill('SIGTERM')
+    for (const child of children) child.kill('SIGTERM')
   }
-  const baseline = medianOf('bare node:https, fixed review', baselineRuns)
-  const ours = medianOf('spiderpool-ts SpiderIPPool validation', ourRuns)
-  const ratio = median(ourRuns.map((o, i) => o.rps / baselineRuns[i].rps))
-  const rows = [baseline, ours]
+  const rows = servers.map((server, k) => medianOf(server.name, runs[k]))
+  const [baseline, ours, ...calibrations] = rows
+  const ratioOf = (k: number) => median(runs[k].map((r, i) => r.rps / runs[0][i].rps))
+  const ratio = ratioOf(1)
   console.log(`\nbench/webhook: ${connections} keep-alive HTTPS connections, ${rounds} rounds of ${seconds} s per server, 2 s warm-up; medians; our server's node flags: ${ourNodeFlags.join(' ') || 'none'}\n`)
-  console.log('| server | requests/s | p50 ms | p99 ms | CPU µs per request |')
-  console.log('|---|---:|---:|---:|---:|')
-  for (const r of rows) console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.cpuPerRequest?.toFixed(1) ?? '–'} |`)
+  console.log('| server | requests/s | ratio to bare | p50 ms | p99 ms | CPU µs per request |')
+  console.log('|---|---:|---:|---:|---:|---:|')
+  for (const [k, r] of rows.entries()) console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${k === 0 ? '' : ratioOf(k).toFixed(2)} | ${r.p50} | ${r.p99} | ${r.cpuPerRequest?.toFixed(1) ?? '–'} |`)
   console.log(`\nmedian ratio ours/baseline: ${ratio.toFixed(2)} (target ≥ 0.80); our p99: ${ours.p99} ms (target ≤ 5 ms)`)
   mkdirSync(join(root, 'bench/results'), { recursive: true })
-  writeFileSync(join(root, 'bench/results/webhook.json'), JSON.stringify({ when: new Date().toISOString(), seconds, rounds, connections, serverNodeFlags: ourNodeFlags, serverEnvironment: serverMallocEnvironment, loadAverage: loadavg()[0], baseline, ours, ratio }, null, 2))
+  const calibration = calibrations.map((c, k) => ({ ...c, ratio: ratioOf(k + 2) }))
+  writeFileSync(join(root, 'bench/results/webhook.json'), JSON.stringify({ when: new Date().toISOString(), seconds, rounds, connections, busyMicroseconds, serverNodeFlags: ourNodeFlags, serverEnvironment: serverMallocEnvironment, loadAverage: loadavg()[0], baseline, ours, ratio, calibration }, null, 2))
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }
