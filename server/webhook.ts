@@ -12,11 +12,11 @@ import { allKinds } from '../webhooks/registry.ts'
 import type { Settings } from '../webhooks/settings.ts'
 import { createServerTransport, type ConfigSource } from '../kube/config.ts'
 import { createStore, type Store } from '../kube/store.ts'
+import { getOrUndefined } from '../kube/get-or-undefined.ts'
 import { createClusterSnapshot, type InformedCluster } from '../kube/snapshot.ts'
 import { startControllers, type Controllers } from './controllers/index.ts'
 import { createPoolWriter, type PoolWriter } from '../kube/pool-writer.ts'
 import { resources } from '../kube/resources.ts'
-import { isNotFound } from '../kube/errors.ts'
 import { podReviewHandler } from './pod.ts'
 import { startIdleMemoryTrim, type IdleTrim } from './memory-trim.ts'
 import { endpointClaimHandler } from './endpoint-claim.ts'
@@ -159,15 +159,12 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
       cluster: snapshot,
       writer,
       reservationTTLSeconds: o.settings.reservationTTLSeconds,
-      readPool: store && (async (name) => store!.get(resources.ippools, name).catch((err) => (isNotFound(err) ? undefined : Promise.reject(err)))),
+      readPool: store && ((name) => getOrUndefined(store!, resources.ippools, name)),
     }),
     endpoints: endpointClaimHandler({
       cluster: snapshot,
       writer,
-      readPod:
-        store &&
-        (async (namespace, name) =>
-          (store!.get(resources.pods, name, { namespace }) as Promise<StoredPod>).catch((err) => (isNotFound(err) ? undefined : Promise.reject(err)))),
+      readPod: store && ((namespace, name) => getOrUndefined(store!, resources.pods, name, namespace) as Promise<StoredPod | undefined>),
     }),
   })
   if (o.clientCaPem !== undefined) app.addHook('onRequest', requireClientCertificate)

@@ -1,16 +1,15 @@
 // The plugin's access to the Kubernetes API: the lean client on the CNI kubeconfig, reads that
 // answer undefined for "not found", and the one pool write the plugin makes — read the pool,
 // change its records, write them back on the resourceVersion read, again on a conflict.
-import { ApiError, isConflict, isNotFound } from '../../kube/errors.ts'
+import { ApiError, isConflict } from '../../kube/errors.ts'
 import { loadKubeconfig } from '../../kube/kubeconfig.ts'
 import { resources } from '../../kube/resources.ts'
-import type { Resource } from '../../kube/resources.ts'
 import { createStore } from '../../kube/store.ts'
+import { getOrUndefined } from '../../kube/get-or-undefined.ts'
 import type { Store } from '../../kube/store.ts'
 import { createTlsTransport } from '../../kube/tls-transport.ts'
 import { parseRecords, serialiseRecords } from '../../ipam/records.ts'
 import type { PoolRecord } from '../../ipam/records.ts'
-import type { KubeObject } from '../../schemas/meta.ts'
 import type { SpiderIPPool } from '../../schemas/types.ts'
 import { CniError, errorCode } from '../errors.ts'
 import type { NetConf } from '../skel.ts'
@@ -72,15 +71,6 @@ export function apiFailure(err: unknown, doing: string): CniError {
   const why = (err as Error)?.message ?? String(err)
   if (isUnavailable(err)) return new CniError(errorCode.tryAgainLater, `${doing}: the Kubernetes API is unavailable`, why)
   return new CniError(errorCode.internal, `${doing}: ${why}`)
-}
-
-export async function getOrUndefined<T extends KubeObject>(store: Store, r: Resource<T>, name: string, namespace?: string): Promise<T | undefined> {
-  try {
-    return await store.get(r, name, namespace ? { namespace } : {})
-  } catch (err) {
-    if (isNotFound(err)) return undefined
-    throw err
-  }
 }
 
 const maxAttempts = 10
