@@ -1,12 +1,11 @@
-// What the plugin reads off the pod: whether it is still alive and its top controller; whether a
-// StatefulSet owns it and a NIC's reservation entry are shared with the endpoint webhook (webhooks/pod/claim.ts).
+// What the plugin reads off the pod: whether it is still alive and its top controller. Whether a
+// StatefulSet owns it and a NIC's reservation entry it reads as the endpoint webhook does
+// (webhooks/pod/claim.ts).
 import { clusterFromObjects } from '../../webhooks/cluster.ts'
-import { reservationOf, statefulSetOf } from '../../webhooks/pod/claim.ts'
+import { statefulSetOf } from '../../webhooks/pod/claim.ts'
 import type { Pod } from '../../webhooks/pod/pod.ts'
 import { topControllerOf } from '../../webhooks/pod/top-controller.ts'
 import type { PodFacts } from './endpoint.ts'
-
-export { reservationOf, statefulSetOf }
 
 export interface PodObject extends Pod {
   status?: { phase?: string; [key: string]: unknown }
