@@ -76,7 +76,8 @@ const dir = mkdtempSync(join(tmpdir(), 'bench-memory-'))
 const cluster = await startAdmissionCluster(dir)
 try {
   const { webhook } = cluster
-  progress(`server: node ${webhook.flags.join(' ') || '(no flags)'}, ${Object.entries(webhook.environment).map(([k, v]) => `${k}=${v}`).join(' ') || 'no malloc settings'}`)
+  const startedWith = `${webhook.flags.join(' ') || 'no node flags'}; ${Object.entries(webhook.environment).map(([k, v]) => `${k}=${v}`).join(' ') || 'no malloc settings'}`
+  progress(`server started with ${startedWith}`)
   const idle = await webhook.memory(true)
   progress(`server up, empty cluster: RSS ${MiB(idle.rss).toFixed(1)} MiB; creating ${poolCount} pools`)
   await cluster.createPools(pools)
@@ -149,7 +150,7 @@ try {
   )
   const met = MiB(after.rss) <= target.rssMiB
   const rows: [string, string][] = [
-    ['server started with', `${webhook.flags.join(' ') || 'no node flags'}; ${Object.entries(webhook.environment).map(([k, v]) => `${k}=${v}`).join(' ') || 'no malloc settings'}`],
+    ['server started with', startedWith],
     ['load average (1 min) when the traffic began, 2 cores', loadAverage.toFixed(1)],
     ['server RSS / heap used, empty cluster, after GC', `${MiB(idle.rss).toFixed(1)} / ${MiB(idle.heapUsed).toFixed(1)} MiB`],
     [`server RSS / heap used, ${poolCount} pools and ${allocatedIPs} records cached, after GC`, `${MiB(synced.rss).toFixed(1)} / ${MiB(synced.heapUsed).toFixed(1)} MiB`],
