@@ -68,6 +68,13 @@ const readers: Record<string, (r: Json) => Row[]> = {
     atLeast('ratio ours / bare node:https', r.ratio, 0.8, ''),
     atMost('our p99 latency', r.ours.p99, 5, 'ms', 0),
     ...(r.calibration ?? []).map((c: { name: string; ratio: number }) => info(`${c.name}: ratio to bare node:https`, c.ratio.toFixed(2))),
+    ...(r.budget
+      ? [
+          info(`per-request work a ratio of 0.80 leaves above bare node:https (µs of busy-wait, from the ${r.busyMicroseconds} µs calibration)`, r.budget.target.toFixed(1)),
+          info('  of it taken by Fastify, one route answering the fixed review (µs)', r.budget.fastifyMinimal.toFixed(1)),
+          info('  taken by our SpiderIPPool validation (µs)', r.budget.ours.toFixed(1)),
+        ]
+      : []),
   ],
   // issue 4: 1000 pods, two replicas, 2 ms per write: ≤ 5 s reserve + claim, ≤ 1.2 writes per IP, no duplicate, no leak
   allocation: (r) => [
