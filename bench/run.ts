@@ -73,6 +73,7 @@ const readers: Record<string, (r: Json) => Row[]> = {
           info(`per-request work a ratio of 0.80 leaves above bare node:https (µs of busy-wait, from the ${r.busyMicroseconds} µs calibration)`, r.budget.target.toFixed(1)),
           info('  of it taken by Fastify, one route answering the fixed review (µs)', r.budget.fastifyMinimal.toFixed(1)),
           info('  taken by our SpiderIPPool validation (µs)', r.budget.ours.toFixed(1)),
+          ...(r.warmLoop ? [info('  our admission steps alone, in a warm loop without HTTP (µs; bench/admission-steps.ts)', r.warmLoop.admissionWork.toFixed(1))] : []),
         ]
       : []),
   ],
