@@ -1,10 +1,9 @@
 // What each admission step costs bench/webhook's review in a warm tight loop, no HTTP: the least
 // our server's own work can cost per review, with every cache warm. bench/webhook sets it beside
 // the budget its calibration gives; run alone (`node bench/admission-steps.ts`) it prints the steps.
-// The review check uses Ajv with the options server/admission.ts compiles the route's schema with.
-import { Ajv } from 'ajv'
 import { admissionReviewSchema } from '../schemas/admissionreview.ts'
 import { openAPIValidator } from '../schemas/validate.ts'
+import { reviewAjv } from '../server/admission.ts'
 import { createWebhookMetrics } from '../server/metrics.ts'
 import { kindMismatch, reviewResponse, tooDeeplyNested, type AdmissionReview } from '../server/review.ts'
 import { validationDecision } from '../server/validator.ts'
@@ -23,7 +22,7 @@ export interface Step {
 export function measureAdmissionSteps(calls = 200_000): { steps: Step[]; admissionWork: number } {
   const kind = spiderIPPoolWebhook as unknown as KindWebhook
   const typeCheck = openAPIValidator(kind.schema)
-  const reviewCheck = new Ajv({ allErrors: true, allowUnionTypes: true }).compile(admissionReviewSchema)
+  const reviewCheck = reviewAjv().compile(admissionReviewSchema)
   const ctx: AdmissionContext = { operation: 'CREATE', settings: defaultSettings(), cluster: clusterFromObjects(), dryRun: false }
   const metrics = createWebhookMetrics()
   const duration = metrics.duration.labels(kind.kind)

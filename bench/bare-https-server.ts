@@ -5,14 +5,11 @@
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
+import { fixedAnswer } from './spiderippool-review.ts'
 
 const [tlsDir, busy = '0'] = process.argv.slice(2)
 const busyMs = Number(busy) / 1000
-const answer = JSON.stringify({
-  apiVersion: 'admission.k8s.io/v1',
-  kind: 'AdmissionReview',
-  response: { uid: 'fixed', allowed: true, status: { code: 200 } },
-})
+const answer = JSON.stringify(fixedAnswer)
 const server = createServer(
   { key: readFileSync(`${tlsDir}/tls.key`), cert: readFileSync(`${tlsDir}/tls.crt`), minVersion: 'TLSv1.2', keepAlive: true },
   (req, res) => {

@@ -1,5 +1,6 @@
 // The review bench/webhook sends: the CREATE of a SpiderIPPool as kube-apiserver would send it, with
 // ranges, an exclusion, a route and a pod affinity, so that the range, gateway, route and selector rules all have work to do.
+// And the one answer the baseline and calibration servers give to every request, whatever it asks.
 const pool = {
   apiVersion: 'spiderpool.spidernet.io/v2beta1',
   kind: 'SpiderIPPool',
@@ -29,3 +30,5 @@ export const body = JSON.stringify({
     object: pool,
   },
 })
+
+export const fixedAnswer = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'fixed', allowed: true, status: { code: 200 } } }

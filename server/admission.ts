@@ -32,8 +32,7 @@ const pathPrefix = `spiderpool-spidernet-io-${version}`
 export type ReviewHandler = (request: AdmissionRequest, log: FastifyBaseLogger) => Decision | Promise<Decision>
 
 export const admissionRoutes: FastifyPluginAsync<AdmissionOptions> = async (app, { kinds, pods, endpoints }) => {
-  // strict about the review's own fields: no coercion, no defaults, every problem named
-  const ajv = new Ajv({ allErrors: true, allowUnionTypes: true })
+  const ajv = reviewAjv()
   app.setValidatorCompiler(({ schema }) => ajv.compile(schema))
   app.setSchemaErrorFormatter((errors) => new Error(`not an AdmissionReview v1: ${errors.map(reviewErrorText).join('; ')}`))
   // AdmissionReviews are JSON; anything else is 415, not parsed as text
@@ -72,6 +71,9 @@ export const admissionRoutes: FastifyPluginAsync<AdmissionOptions> = async (app,
   if (pods) serveReview(app, '/mutate--v1-pod', 'Pod', pods)
   if (endpoints) serveReview(app, `/mutate-${pathPrefix}-spiderendpoint`, 'SpiderEndpoint', endpoints)
 }
+
+/** The Ajv the routes compile the AdmissionReview schema with: strict about the review's own fields (no coercion, no defaults), every problem named. */
+export const reviewAjv = (): Ajv => new Ajv({ allErrors: true, allowUnionTypes: true })
 
 /**
  * Whether a key of the parsed text could be `__proto__` or `constructor`: only such a body needs
