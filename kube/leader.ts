@@ -90,16 +90,16 @@ export async function claimLease(
   )
 }
 
-function sleep(ms: number, signal: AbortSignal) {
+function sleep(ms: number, ...signals: AbortSignal[]) {
   return new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve()
+    if (signals.some((s) => s.aborted)) return resolve()
     const done = () => {
       clearTimeout(timer)
-      signal.removeEventListener('abort', done)
+      for (const s of signals) s.removeEventListener('abort', done)
       resolve()
     }
     const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done, { once: true })
+    for (const s of signals) s.addEventListener('abort', done, { once: true })
   })
 }
 
@@ -220,6 +220,37 @@ export function createLeaderElector(store: Store, options: LeaderElectionOptions
     clearTimeout(timer)
   }
 
+  // A follower's nap between attempts; the lease watch cuts it short when the lease is given up
+  // (`wake` also covers a release seen while an attempt was under way, before the nap began).
+  let nap = new AbortController()
+  let wake = false
+
+  /**
+   * Between attempts a candidate also watches the lease, so it sees each renewal as it lands rather than
+   * at its next poll. Expiry is then counted from (almost) the holder's last renewal, and a leader that
+   * dies is replaced within the lease duration of its death, not that plus a poll period. A released or
+   * deleted lease wakes the candidate at once. The polls stay the source of truth: a broken watch costs
+   * only that precision, and is opened again after a retry period.
+   */
+  async function watchLease() {
+    while (!stopper.signal.aborted) {
+      try {
+        const events = store.watch(resources.leases, { namespace, fieldSelector: `metadata.name=${name}`, timeoutSeconds: 300, signal: stopper.signal })
+        for await (const event of events) {
+          if (event.type === 'BOOKMARK') continue
+          if (event.type !== 'DELETED') observe(event.object, Date.now())
+          if (event.type === 'DELETED' || !event.object.spec?.holderIdentity) {
+            wake = true
+            nap.abort()
+          }
+        }
+      } catch (err) {
+        if (!stopper.signal.aborted) report(err)
+      }
+      await sleep(retryPeriodMs, stopper.signal)
+    }
+  }
+
   /** The jittered retry period, cut short to the moment the lease seen expires, so a takeover does not wait a further period. */
   function untilNextAttempt(): number {
     const retry = retryPeriodMs * (1 + 0.2 * Math.random())
@@ -228,16 +259,21 @@ export function createLeaderElector(store: Store, options: LeaderElectionOptions
   }
 
   async function run() {
+    const watching = watchLease()
     while (!stopper.signal.aborted) {
       const startedAt = Date.now()
+      wake = false
       if (await attempt(renewDeadlineMs)) {
         if (stopper.signal.aborted) break
         await lead(startedAt)
         continue
       }
-      await sleep(untilNextAttempt(), stopper.signal)
+      if (wake) continue
+      nap = new AbortController()
+      await sleep(untilNextAttempt(), stopper.signal, nap.signal)
     }
     if (releaseOnStop) await release()
+    await watching
   }
 
   return {

@@ -179,6 +179,25 @@ t.test('leader election on a Lease in the control plane', async (t) => {
     t.equal(b.identity, 'candidate-b', 'the elector tells its identity')
   })
 
+  t.test('a follower counts the lease from the renewal it watched land, not from its next poll', async (t) => {
+    // The holder here is the test itself, renewing by hand between the follower's polls (every ≥ 1.5 s):
+    // a follower that learnt of the renewal only at its next poll would take over ≥ 2.5 s after it.
+    const slow = { leaseDurationSeconds: 2, renewDeadlineMs: 1900, retryPeriodMs: 1500 }
+    const ref = { namespace: 'kube-system', name: 'watched-renewal' }
+    let lease = await claimLease(store, ref, undefined, 'by-hand', 2)
+    const b = createLeaderElector(store, { ...ref, identity: 'candidate-b', ...slow, onStartedLeading: () => {} })
+    t.teardown(() => b.stop())
+    b.start()
+    await until('b to see the holder', () => b.leader() === 'by-hand')
+    await new Promise((r) => setTimeout(r, 1000))
+    lease = await claimLease(store, ref, lease, 'by-hand', 2)
+    const renewedAt = Date.parse(lease.spec!.renewTime!)
+    await until('b to take over', () => b.isLeader(), 6000)
+    const waited = Date.now() - renewedAt
+    t.ok(waited >= 2000 - 50, `b waited the whole lease after the renewal (${waited} ms)`)
+    t.ok(waited < 2000 + 300, `and took it ${waited - 2000} ms after it expired, though its next poll came after the renewal`)
+  })
+
   t.test('every lease write is conditional: a claim based on a stale read is a Conflict and changes nothing', async (t) => {
     const ref = { namespace: 'kube-system', name: 'preconditions' }
     const created = await claimLease(store, ref, undefined, 'first', 15)

@@ -24,8 +24,9 @@ process.on('exit', () => rmSync(scratch, { recursive: true, force: true }))
 const leaseMs = 2000
 const retryMs = 200
 const leaderEnv = { SPIDERPOOL_LEADER_DURATION: '2', SPIDERPOOL_LEADER_RENEW_DEADLINE: '1', SPIDERPOOL_LEADER_RETRY_PERIOD: '0.2' }
-// a follower looks at the lease every retry period plus up to 20 % jitter; a write and its watch event take a little more
-const lookLagMs = retryMs * 1.2 + 100
+// A follower watches the lease, so it counts the lease from the leader's last renewal (before the kill),
+// not from its next poll; allowed on top: the watch event's delivery and timers on a loaded 2-core machine.
+const eventLagMs = 150
 
 const until = async (what: string, check: () => boolean | Promise<boolean>, ms = 15_000) => {
   const deadline = Date.now() + ms
@@ -214,11 +215,12 @@ t.test('two replicas on one control plane: one leader, failover within the lease
   // its log line about starting the controllers crosses a pipe after the lease write
   await until(`${second.name} to start its controllers`, () => terms(second).length > 0, 5_000).catch(() => {})
 
-  await t.test('killed with SIGKILL, the leader is replaced within the lease duration and a retry period', async (t) => {
+  await t.test('killed with SIGKILL, the leader is replaced within the lease duration', async (t) => {
     const afterKill = takeover.at - killedAt
-    t.ok(afterKill <= leaseMs + lookLagMs, `${second.name} held the lease ${afterKill} ms after the kill (lease ${leaseMs} ms, retry ${retryMs} ms)`)
+    t.ok(afterKill <= leaseMs + eventLagMs, `${second.name} held the lease ${afterKill} ms after the kill (lease ${leaseMs} ms, retry ${retryMs} ms)`)
     const afterRenewal = takeover.at - lastRenewal.at
     t.ok(afterRenewal >= leaseMs - 50, `and not before the lease expired: ${afterRenewal} ms after the last renewal`)
+    t.ok(afterRenewal <= leaseMs + eventLagMs, 'and at its expiry, not a poll later')
     t.equal((takeover.object as Lease).spec?.leaseTransitions, 1, 'one transition on the lease')
     t.equal(terms(second).length, 1, `${second.name} started its controllers`)
   })
