@@ -1,5 +1,6 @@
 // The mutating side for one kind (controller-runtime's defaulter): type-check the object as
-// received, let the kind default a copy, answer the difference as a JSON Patch.
+// received, let the kind default a copy (seeing the stored object on UPDATE), answer the
+// difference as a JSON Patch.
 import type { AdmissionContext, KindWebhook } from '../webhooks/kind.ts'
 import type { KubeObject } from '../schemas/meta.ts'
 import { diff, type JsonValue } from './patch.ts'
@@ -17,8 +18,11 @@ export function defaultingDecision(kind: KindWebhook, typeCheck: SchemaValidator
   if (typeErrors.length > 0) {
     return { allowed: false, status: invalidStatus(kind.kind, objectName(request, request.object as KubeObject), typeErrors) }
   }
+  // the stored object, for rules that depend on what the update changes; one that fails its type
+  // check is not handed on (the validating side refuses the update, naming it)
+  const stored = request.operation === 'UPDATE' && request.oldObject != null && typeCheck(request.oldObject).length === 0 ? (request.oldObject as KubeObject) : undefined
   const copy = structuredClone(original)
-  kind.default(copy as KubeObject, ctx)
+  kind.default(copy as KubeObject, ctx, stored)
   // what the defaulted object serializes to: fields set to undefined vanish, as they would on the wire
   const defaulted = JSON.parse(JSON.stringify(copy)) as JsonValue
   return { allowed: true, patch: diff(original, defaulted) }

@@ -24,8 +24,12 @@ export interface KindWebhook<T extends KubeObject = KubeObject> {
   namespaced: boolean
   /** JSON Schema of the whole object: the server checks types with it before any rule runs */
   schema: object
-  /** Mutates `obj` (already a copy) in place; never throws for bad input: it stops and lets validation speak. */
-  default(obj: T, ctx: AdmissionContext): void
+  /**
+   * Mutates `obj` (already a copy) in place; never throws for bad input: it stops and lets validation speak.
+   * `oldObj` is the stored object on UPDATE (type-checked, not a copy: read it, do not change it),
+   * absent on CREATE; most kinds default without it.
+   */
+  default(obj: T, ctx: AdmissionContext, oldObj?: T): void
   validateCreate(obj: T, ctx: AdmissionContext): ValidationResult
   validateUpdate(oldObj: T, obj: T, ctx: AdmissionContext): ValidationResult
   /** Absent: DELETE is always allowed. */

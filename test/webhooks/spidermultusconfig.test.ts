@@ -180,6 +180,81 @@ t.test('SMC-M-13 the inject annotations are copied to labels of the same key and
   t.equal(defaulted({ cniType: 'custom' }, { annotations: { other: 'y' } }).metadata.labels, undefined)
 })
 
+// UPDATE as kube-apiserver sends it after a merge patch (kubectl apply over an object it did not
+// create): the stored object with the patch's fields laid over it.
+const updateCtx: AdmissionContext = { ...ctx, operation: 'UPDATE' }
+/** The stored object as the webhook defaulted it on create. */
+const stored = (spec: Record<string, unknown>) => defaulted(spec)
+const patched = (old: SpiderMultusConfig, patch: Record<string, unknown>) => smc({ ...structuredClone(old.spec), ...patch })
+const updated = (old: SpiderMultusConfig, patch: Record<string, unknown>) => {
+  const o = patched(old, patch)
+  webhook.default(o, updateCtx, old)
+  return o
+}
+/** A fresh one each time: defaulting changes the spec it is given in place. */
+const macvlanPatch = () => ({ cniType: 'macvlan', macvlan: { master: ['eth0'] } })
+
+t.test('custom → macvlan on UPDATE: the placeholder’s customCNI "" and enableCoordinator false go, the new type is defaulted as on create (deliberate difference)', async (t) => {
+  const placeholder = stored({ cniType: 'custom', enableCoordinator: false })
+  t.same(placeholder.spec, { cniType: 'custom', customCNI: '', enableCoordinator: false, chainCNIJsonData: [] }, 'what init leaves stored')
+  const before = structuredClone(placeholder)
+  const o = updated(placeholder, macvlanPatch())
+  t.same(o.spec, defaulted(macvlanPatch()).spec, 'the same spec as a fresh create of the macvlan SMC')
+  t.equal(o.spec.enableCoordinator, true)
+  t.same(o.spec.coordinator, coordinatorFromScratch)
+  t.same(webhook.validateUpdate(placeholder, o, updateCtx) as FieldError[], [], 'and the update is accepted')
+  t.same(placeholder, before, 'the stored object is only read')
+
+  const withoutStored = patched(placeholder, macvlanPatch())
+  webhook.default(withoutStored, updateCtx)
+  matchErrors(
+    t,
+    webhook.validateUpdate(placeholder, withoutStored, updateCtx),
+    [{ field: 'spec.cniType', type: 'FieldValueForbidden', detail: /please remove other CNI configs/ }],
+    'without the stored object (as Spiderpool) SMC-V-12 refuses it',
+  )
+  t.equal(withoutStored.spec.enableCoordinator, false)
+})
+
+t.test('custom → another type keeps what the user wrote: a non-empty customCNI is still refused by SMC-V-12', async (t) => {
+  const mine = stored({ cniType: 'custom', customCNI: '{"cniVersion":"0.3.1","type":"bridge"}' })
+  const o = updated(mine, macvlanPatch())
+  t.equal(o.spec.customCNI, '{"cniVersion":"0.3.1","type":"bridge"}', 'not dropped')
+  matchErrors(t, webhook.validateUpdate(mine, o, updateCtx), [{ field: 'spec.cniType', type: 'FieldValueForbidden', detail: /please remove other CNI configs/ }])
+  t.equal(o.spec.enableCoordinator, true, 'the forced false of SMC-M-10 still goes')
+})
+
+t.test('custom → another type: enableCoordinator false is kept when the stored object did not have it false', async (t) => {
+  // a custom SMC stored without this webhook (no SMC-M-10): the false is the update's own
+  const unforced = smc({ cniType: 'custom', customCNI: '' })
+  const o = updated(unforced, { ...macvlanPatch(), enableCoordinator: false })
+  t.equal(o.spec.enableCoordinator, false)
+  t.equal(o.spec.customCNI, undefined, 'the empty customCNI still goes')
+})
+
+t.test('the custom rule applies only when leaving custom', async (t) => {
+  const macvlan = stored({ ...macvlanPatch(), enableCoordinator: false })
+  const ipvlan = updated(macvlan, { cniType: 'ipvlan', macvlan: undefined, ipvlan: { master: ['eth1'] } })
+  t.equal(ipvlan.spec.enableCoordinator, false, 'macvlan → ipvlan keeps enableCoordinator false')
+  const stillCustom = updated(stored({ cniType: 'custom' }), { chainCNIJsonData: ['{"type":"tuning"}'] })
+  t.same(stillCustom.spec, { cniType: 'custom', customCNI: '', enableCoordinator: false, chainCNIJsonData: ['{"type":"tuning"}'] }, 'custom → custom unchanged')
+  const patchWithoutType = patched(stored({ cniType: 'custom' }), {})
+  delete patchWithoutType.spec.cniType
+  webhook.default(patchWithoutType, updateCtx, stored({ cniType: 'custom' }))
+  t.match(patchWithoutType.spec, { cniType: 'custom', customCNI: '', enableCoordinator: false }, 'an absent cniType is custom (SMC-M-01): nothing dropped')
+  const created = defaulted({ ...macvlanPatch(), customCNI: '', enableCoordinator: false })
+  t.match(created.spec, { customCNI: '', enableCoordinator: false }, 'on CREATE nothing is dropped')
+  matchErrors(t, webhook.validateCreate(created, ctx), [{ field: 'spec.cniType', type: 'FieldValueForbidden' }], 'and SMC-V-12 refuses it as Spiderpool does')
+})
+
+t.test('the custom rule never throws on an odd stored object', async (t) => {
+  for (const old of [{ metadata: {} }, { spec: null }, { spec: 'custom' }, { spec: { cniType: 'custom', enableCoordinator: 'no' } }] as unknown as SpiderMultusConfig[]) {
+    const o = smc({ ...macvlanPatch(), customCNI: '', enableCoordinator: false })
+    t.doesNotThrow(() => webhook.default(o, updateCtx, old), JSON.stringify(old))
+    t.equal(o.spec.enableCoordinator, false, `${JSON.stringify(old)}: enableCoordinator kept`)
+  }
+})
+
 t.test('mutation is applied to a terminating object too', async (t) => {
   const o = defaulted({ cniType: 'macvlan', macvlan: { master: ['eth0'] } }, { deletionTimestamp: '2026-07-08T00:00:00Z' })
   t.equal(o.spec.macvlan?.vlanID, 0)

@@ -1,5 +1,6 @@
 // SpiderMultusConfig defaulting, SMC-M-01..M-13 in Spiderpool's order; applied whether or not
-// the object is terminating.
+// the object is terminating. On UPDATE from cniType custom to another type, what M-09/M-10 added
+// for custom is dropped first (leaveCustom).
 import { normaliseCoordinatorSpec } from '../coordinatorspec/normalise.ts'
 import { injectAnnotations } from './annotations.ts'
 import type { CoordinatorSpec, MultusConfigSpec, SpiderMultusConfig } from '../../schemas/types.ts'
@@ -11,10 +12,12 @@ type Pools = NonNullable<Config<'macvlan'>['ippools']>
 /** Go's empty SpiderpoolPools: ipv4/ipv6 are empty and omitted, so it serialises as `{}`. */
 const emptyPools = (): Pools => ({})
 
-export function defaultSpiderMultusConfig(smc: SpiderMultusConfig): void {
+/** `oldSMC`: the stored object on UPDATE, absent on CREATE. */
+export function defaultSpiderMultusConfig(smc: SpiderMultusConfig, oldSMC?: SpiderMultusConfig): void {
   const spec = (smc.spec ??= {})
   // SMC-M-01
   spec.cniType ??= 'custom'
+  if (spec.cniType !== 'custom' && isObject(oldSMC?.spec) && oldSMC.spec.cniType === 'custom') leaveCustom(spec, oldSMC.spec)
   switch (spec.cniType) {
     case 'macvlan':
       // SMC-M-02
@@ -77,6 +80,20 @@ export function defaultSpiderMultusConfig(smc: SpiderMultusConfig): void {
     const meta = (smc.metadata ??= {})
     meta.labels = { ...meta.labels, [key]: annotations[key] }
   }
+}
+
+// Deliberate difference from Spiderpool, which refuses this update (SMC-V-12). A `custom` SMC
+// turned into another type by a patch — the quick start's `kubectl apply` of its macvlan SMC over
+// the placeholder init made for `--default-multus-config` — still carries what SMC-M-09/M-10 put
+// there for custom. Those are dropped, so the new type is defaulted as if created: an empty
+// customCNI (it configures nothing; a non-empty one is the user's and SMC-V-12 still refuses it),
+// and enableCoordinator false when the stored object had it false too (SMC-M-10 forced it), so
+// SMC-M-11 turns the coordinator on. The price: `enableCoordinator: false` written in that same
+// update cannot be told from the carried-over value and becomes true; once the type has changed,
+// a second apply or a patch sets it.
+function leaveCustom(spec: MultusConfigSpec, oldSpec: MultusConfigSpec): void {
+  if (spec.customCNI === '') delete spec.customCNI
+  if (spec.enableCoordinator === false && oldSpec.enableCoordinator === false) delete spec.enableCoordinator
 }
 
 // SMC-M-02, SMC-M-03: macvlan and ipvlan

@@ -11,7 +11,7 @@ export const spiderMultusConfigWebhook: KindWebhook<SpiderMultusConfig> = {
   resource: 'spidermultusconfigs',
   namespaced: true,
   schema: spiderMultusConfigSchema,
-  default: (smc) => defaultSpiderMultusConfig(smc),
+  default: (smc, _ctx, oldSMC) => defaultSpiderMultusConfig(smc, oldSMC),
   validateCreate: (smc, ctx) => validateSpiderMultusConfig(smc, ctx.cluster),
   validateUpdate: (oldSMC, smc, ctx) => validateSpiderMultusConfig(smc, ctx.cluster, oldSMC),
 }
