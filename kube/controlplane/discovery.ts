@@ -1,6 +1,6 @@
-// Legacy discovery documents (/api, /apis, /apis/<group>[/<version>]) and /version, from the resource table.
+// Legacy discovery documents (/api, /apis, /apis/<group>[/<version>]) and /version, from what is served (served.ts).
 // kubectl asks for the aggregated format first and falls back to these when the answer is plain JSON.
-import { apiVersionOf, groupVersions, resources, type Resource } from './resources.ts'
+import { apiVersionOf, groupVersions, type Resource } from './resources.ts'
 
 const writeVerbs = ['create', 'delete', 'deletecollection', 'patch', 'update']
 const readVerbs = ['get', 'list', 'watch']
@@ -16,32 +16,34 @@ function apiResources(r: Resource): object[] {
     ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
     ...(r.categories.length > 0 ? { categories: r.categories } : {}),
   }
-  if (!r.hasStatus) return [main]
+  // kube-scheduler's pods/binding (binding.ts): a Binding, created only
+  const binding = r.group === '' && r.plural === 'pods' ? [{ name: 'pods/binding', singularName: '', namespaced: true, kind: 'Binding', verbs: ['create'] }] : []
+  if (!r.hasStatus) return [main, ...binding]
   const status = { name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: r.readOnly ? ['get'] : ['get', 'patch', 'update'] }
-  return [main, status]
+  return [main, ...binding, status]
 }
 
-export function apiResourceList(group: string, version: string): object | undefined {
-  const served = resources.filter((r) => r.group === group && r.version === version)
-  if (served.length === 0) return undefined
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf({ group, version }), resources: served.flatMap(apiResources) }
+export function apiResourceList(served: readonly Resource[], group: string, version: string): object | undefined {
+  const here = served.filter((r) => r.group === group && r.version === version)
+  if (here.length === 0) return undefined
+  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf({ group, version }), resources: here.flatMap(apiResources) }
 }
 
-function apiGroup(group: string): object | undefined {
-  const versions = groupVersions().filter((gv) => gv.group === group)
+function apiGroup(served: readonly Resource[], group: string): object | undefined {
+  const versions = groupVersions(served).filter((gv) => gv.group === group)
   if (versions.length === 0) return undefined
   const forms = versions.map((gv) => ({ groupVersion: apiVersionOf(gv), version: gv.version }))
   return { name: group, versions: forms, preferredVersion: forms[0] }
 }
 
-export function apiGroupDocument(group: string): object | undefined {
-  const found = apiGroup(group)
+export function apiGroupDocument(served: readonly Resource[], group: string): object | undefined {
+  const found = apiGroup(served, group)
   return found && { kind: 'APIGroup', apiVersion: 'v1', ...found }
 }
 
-export function apiGroupList(): object {
-  const groups = [...new Set(groupVersions().map((gv) => gv.group))].filter((g) => g !== '')
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map(apiGroup) }
+export function apiGroupList(served: readonly Resource[]): object {
+  const groups = [...new Set(groupVersions(served).map((gv) => gv.group))].filter((g) => g !== '')
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map((g) => apiGroup(served, g)) }
 }
 
 export function apiVersions(serverAddress: string): object {

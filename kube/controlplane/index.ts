@@ -14,6 +14,7 @@ import { writeKubeconfig } from './kubeconfig.ts'
 import { prepareForCreate } from './objectmeta.ts'
 import { loadState, StatePersistence } from './persistence.ts'
 import { crdResource, namespaceResource } from './resources.ts'
+import { serveOptionalAPIs, startCRDController, type OptionalAPIs } from './served.ts'
 import { createRequestHandler } from './server.ts'
 import { Store, type StoredObject } from './store.ts'
 import { Watches } from './watch.ts'
@@ -34,6 +35,8 @@ export interface ControlPlaneOptions {
   port?: number
   /** default true: call registered webhooks */
   admission?: boolean
+  /** built-in APIs served besides the default ones (kube-apiserver's --runtime-config) */
+  apis?: OptionalAPIs
 }
 
 export interface ControlPlane {
@@ -75,7 +78,11 @@ function bootstrap(store: Store): void {
     }
   }
   const wantedNames = new Set(wanted.map((c) => c.metadata.name))
-  for (const stale of store.list(crdResource)) if (!wantedNames.has(stale.metadata.name)) store.remove(crdResource, undefined, stale.metadata.name!)
+  const ownGroups = new Set(wanted.map((c) => (c.spec as { group: string }).group))
+  // CRDs created through the API (Calico's…) stay; only ours that the schemas no longer have go
+  for (const stale of store.list(crdResource)) {
+    if (!wantedNames.has(stale.metadata.name) && ownGroups.has((stale.spec as { group?: string } | undefined)?.group ?? '')) store.remove(crdResource, undefined, stale.metadata.name!)
+  }
 }
 
 function clientHost(host: string): string {
@@ -102,7 +109,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     store.restore(saved)
   }
   const persistence = new StatePersistence(stateFile, store)
+  serveOptionalAPIs(store, opts.apis ?? {})
   bootstrap(store)
+  const stopCRDController = startCRDController(store)
 
   const faults: Faults = { writeLatencyMs: 0, conflictEveryNthWrite: 0, outage: false }
   const watches = new Watches(store)
@@ -130,6 +139,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let closing: Promise<void> | undefined
   const close = () =>
     (closing ??= (async () => {
+      stopCRDController()
       watches.closeAll()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeAllConnections()

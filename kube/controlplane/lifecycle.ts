@@ -4,7 +4,8 @@
 import { admitted, attributesFor } from './admission-chain.ts'
 import { conflict, notFound } from './errors.ts'
 import { timestamp } from './objectmeta.ts'
-import { namespaceResource, resources, type Resource } from './resources.ts'
+import { namespaceResource, type Resource } from './resources.ts'
+import { servedResources } from './served.ts'
 import type { Store, StoredObject } from './store.ts'
 import type { WriteContext } from './writes.ts'
 
@@ -163,7 +164,7 @@ function terminateNamespace(store: Store, namespace: StoredObject): StoredObject
   if (!namespace.metadata.deletionTimestamp) {
     store.update(namespaceResource, { ...markedForDeletion(namespace, namespace.metadata.finalizers ?? []), status: { ...(namespace.status as object), phase: 'Terminating' } })
   }
-  for (const resource of resources) {
+  for (const resource of servedResources(store)) {
     if (!resource.namespaced) continue
     for (const object of store.list(resource, name)) {
       if (!object.metadata.deletionTimestamp) commitDelete(store, resource, object, 'Background')
@@ -177,7 +178,7 @@ function terminateNamespace(store: Store, namespace: StoredObject): StoredObject
 function finishNamespace(store: Store, namespace: StoredObject): StoredObject {
   const name = namespace.metadata.name!
   if ((namespace.metadata.finalizers ?? []).length > 0) return namespace
-  const empty = resources.every((r) => !r.namespaced || store.list(r, name).length === 0)
+  const empty = servedResources(store).every((r) => !r.namespaced || store.list(r, name).length === 0)
   if (!empty) return namespace
   return store.remove(namespaceResource, undefined, name) ?? namespace
 }

@@ -2,7 +2,7 @@
 // `fieldValidation`, so kubectl leaves validation to the server; custom resource schemas are included.
 // No strategic-merge request body is declared, so kubectl apply patches built-in kinds from its own types.
 import { createHash } from 'node:crypto'
-import { apiVersionOf, groupVersions, resources, type Resource } from './resources.ts'
+import { apiVersionOf, groupVersions, type Resource } from './resources.ts'
 
 const queryParameter = (name: string) => ({ name, in: 'query', schema: { type: 'string', uniqueItems: true } })
 const pathParameter = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string', uniqueItems: true } })
@@ -65,29 +65,44 @@ function componentSchema(r: Resource): object {
   return { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, 'x-kubernetes-group-version-kind': gvk }
 }
 
-function groupVersionDocument(group: string, version: string): object {
-  const served = resources.filter((r) => r.group === group && r.version === version)
+function groupVersionDocument(here: readonly Resource[]): object {
   return {
     openapi: '3.0.0',
     info: { title: 'Kubernetes', version: 'v1.32.0' },
-    paths: Object.assign({}, ...served.map(operations)),
-    components: { schemas: Object.fromEntries(served.map((r) => [schemaName(r), componentSchema(r)])) },
+    paths: Object.assign({}, ...here.map(operations)),
+    components: { schemas: Object.fromEntries(here.map((r) => [schemaName(r), componentSchema(r)])) },
   }
 }
 
-/** Documents by path below /openapi/v3 (`api/v1`, `apis/apps/v1`), serialized once. */
-const documents = new Map<string, string>(
-  groupVersions().map((gv) => [gv.group === '' ? `api/${gv.version}` : `apis/${apiVersionOf(gv)}`, JSON.stringify(groupVersionDocument(gv.group, gv.version))]),
-)
-
 const hashOf = (text: string) => createHash('sha512').update(text).digest('hex').slice(0, 128).toUpperCase()
 
-export const openAPIRoot = JSON.stringify({
-  paths: Object.fromEntries([...documents].map(([path, text]) => [path, { serverRelativeURL: `/openapi/v3/${path}?hash=${hashOf(text)}` }])),
-})
+/** A serialized document and its hash, kept while the group version serves the same resources. */
+const documents = new Map<string, { of: readonly Resource[]; text: string; hash: string }>()
 
-export function openAPIDocument(path: string): string | undefined {
-  return documents.get(path)
+/** Documents by path below /openapi/v3 (`api/v1`, `apis/apps/v1`), serialized when what they describe changes. */
+function documentsOf(served: readonly Resource[]): Map<string, { text: string; hash: string }> {
+  const out = new Map<string, { text: string; hash: string }>()
+  for (const gv of groupVersions(served)) {
+    const path = gv.group === '' ? `api/${gv.version}` : `apis/${apiVersionOf(gv)}`
+    const here = served.filter((r) => r.group === gv.group && r.version === gv.version)
+    let cached = documents.get(path)
+    if (!cached || cached.of.length !== here.length || cached.of.some((r, i) => r !== here[i])) {
+      const text = JSON.stringify(groupVersionDocument(here))
+      documents.set(path, (cached = { of: here, text, hash: hashOf(text) }))
+    }
+    out.set(path, cached)
+  }
+  return out
+}
+
+export function openAPIRoot(served: readonly Resource[]): string {
+  return JSON.stringify({
+    paths: Object.fromEntries([...documentsOf(served)].map(([path, d]) => [path, { serverRelativeURL: `/openapi/v3/${path}?hash=${d.hash}` }])),
+  })
+}
+
+export function openAPIDocument(served: readonly Resource[], path: string): string | undefined {
+  return documentsOf(served).get(path)?.text
 }
 
 function protobufField(field: number, value: Buffer): Buffer {

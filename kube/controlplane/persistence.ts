@@ -2,7 +2,8 @@
 // directory). Changes are coalesced: at most one write per interval however many changes arrive.
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import path from 'node:path'
-import { resourceKey, resources } from './resources.ts'
+import { crdResource, resourceKey, resources } from './resources.ts'
+import { optionalResources, resourceOfCRD } from './served.ts'
 import type { Snapshot, Store, StoredObject } from './store.ts'
 
 interface StateFile {
@@ -20,7 +21,12 @@ export async function loadState(file: string): Promise<Snapshot | undefined> {
     throw error
   }
   const state = JSON.parse(text) as StateFile
-  const byKey = new Map(resources.map((r) => [resourceKey(r), r]))
+  const byKey = new Map([...resources, ...optionalResources].map((r) => [resourceKey(r), r]))
+  // the kinds of CRDs created through the API come back with their CRDs
+  for (const crd of state.objects[resourceKey(crdResource)] ?? []) {
+    const served = resourceOfCRD(crd)
+    if (served) byKey.set(resourceKey(served), served)
+  }
   const objects: Snapshot['objects'] = []
   for (const [key, list] of Object.entries(state.objects)) {
     const resource = byKey.get(key)

@@ -17,7 +17,7 @@ export interface Resource {
   readonly custom: boolean
   /** `metadata.generation` counts spec changes. */
   readonly hasGeneration: boolean
-  /** Served but not writable through the API (the CRDs of our own kinds). */
+  /** Served but not writable through the API (none now: the CRDs of our own kinds are refused by name). */
   readonly readOnly: boolean
   readonly schema?: OpenAPISchema
   /** additionalPrinterColumns of a CRD (custom resources only). */
@@ -125,7 +125,8 @@ const builtins: Resource[] = [
     categories: ['api-extensions'],
     hasStatus: true,
     hasGeneration: true,
-    readOnly: true,
+    // those of our kinds stay read-only (server.ts); others can be created, and their kinds are served (served.ts)
+    readOnly: false,
   }),
 ]
 
@@ -159,8 +160,8 @@ export const mutatingWebhookResource = findResource('admissionregistration.k8s.i
 export const validatingWebhookResource = findResource('admissionregistration.k8s.io', 'v1', 'validatingwebhookconfigurations')!
 
 /** Groups in the order discovery lists them, each with its one version. */
-export function groupVersions(): { group: string; version: string }[] {
+export function groupVersions(served: readonly Resource[] = resources): { group: string; version: string }[] {
   const seen = new Map<string, { group: string; version: string }>()
-  for (const r of resources) seen.set(apiVersionOf(r), { group: r.group, version: r.version })
+  for (const r of served) seen.set(apiVersionOf(r), { group: r.group, version: r.version })
   return [...seen.values()]
 }

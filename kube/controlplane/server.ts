@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml'
 import { hasToken } from './auth.ts'
 import type { Faults } from './index.ts'
 import { parseFieldValidation } from './decode.ts'
+import { bindPod } from './binding.ts'
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.ts'
 import { ApiError, badRequest, conflict, internalError, methodNotAllowed, requestTooLarge, serviceUnavailable, unauthorized, unsupportedMediaType } from './errors.ts'
 import { deleteObject, type PropagationPolicy } from './lifecycle.ts'
@@ -14,7 +15,8 @@ import { patchTypeOf } from './patch.ts'
 import { decodeProtobufObject } from './protobuf.ts'
 import { getObject, listObjects } from './reads.ts'
 import { parseRequestPath } from './requestinfo.ts'
-import { findResource, namespaceResource, resourceKey, type Resource } from './resources.ts'
+import { crdResource, namespaceResource, resourceKey, type Resource } from './resources.ts'
+import { findServed, isOwnCRD, servedResources } from './served.ts'
 import { objectKey, type StoredObject } from './store.ts'
 import { rowObject, toTable, type IncludeObject } from './table.ts'
 import type { WatchFormat, Watches } from './watch.ts'
@@ -145,9 +147,9 @@ export function createRequestHandler(ctx: ServerContext): (req: IncomingMessage,
       if ((req.headers.accept ?? '').includes('protobuf')) return reply.send(200, 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf', openAPIV2Protobuf)
       return reply.send(200, 'application/json', openAPIV2Json)
     }
-    if (pathname === '/openapi/v3') return reply.send(200, 'application/json', openAPIRoot)
+    if (pathname === '/openapi/v3') return reply.send(200, 'application/json', openAPIRoot(servedResources(ctx.store)))
     if (pathname.startsWith('/openapi/v3/')) {
-      const document = openAPIDocument(pathname.slice('/openapi/v3/'.length))
+      const document = openAPIDocument(servedResources(ctx.store), pathname.slice('/openapi/v3/'.length))
       if (!document) throw notFoundPath()
       return reply.send(200, 'application/json', document)
     }
@@ -157,20 +159,29 @@ export function createRequestHandler(ctx: ServerContext): (req: IncomingMessage,
     if (target.type === 'discovery') {
       if (method !== 'GET') throw methodNotAllowed()
       if (target.legacy && target.version === undefined) return reply.json(200, apiVersions(ctx.address()))
-      if (target.group === undefined) return reply.json(200, apiGroupList())
-      const document = target.version === undefined ? apiGroupDocument(target.group) : apiResourceList(target.group, target.version)
+      const served = servedResources(ctx.store)
+      if (target.group === undefined) return reply.json(200, apiGroupList(served))
+      const document = target.version === undefined ? apiGroupDocument(served, target.group) : apiResourceList(served, target.group, target.version)
       if (!document) throw notFoundPath()
       return reply.json(200, document)
     }
 
-    const resource = findResource(target.group, target.version, target.plural)
+    const resource = findServed(ctx.store, target.group, target.version, target.plural)
     if (!resource) throw notFoundPath()
     const namespace = resource === namespaceResource ? undefined : target.namespace
     const { name, subresource } = target
     if (resource.namespaced && namespace === undefined && (name !== undefined || method !== 'GET')) throw notFoundPath()
     if (!resource.namespaced && namespace !== undefined) throw notFoundPath()
-    if (subresource !== undefined && (subresource !== 'status' || !resource.hasStatus)) throw notFoundPath()
     const query = url.searchParams
+    // pods/<name>/binding: kube-scheduler's POST of a Binding, the one verb it serves
+    if (subresource === 'binding' && resource.group === '' && resource.plural === 'pods' && name !== undefined) {
+      if (method !== 'POST') throw methodNotAllowed()
+      const body = await readBody(req)
+      if (ctx.faults.writeLatencyMs > 0) await sleep(ctx.faults.writeLatencyMs)
+      const request: WriteRequest = { resource, namespace, name, subresource, dryRun: parseDryRun(query.getAll('dryRun')), fieldValidation: parseFieldValidation(query.get('fieldValidation')), warnings: reply.warnings }
+      return reply.json(201, await bindPod(ctx, request, parseBody(req, body)))
+    }
+    if (subresource !== undefined && (subresource !== 'status' || !resource.hasStatus)) throw notFoundPath()
 
     if (method === 'GET') {
       const format = negotiate(req.headers.accept, query)
@@ -192,6 +203,8 @@ export function createRequestHandler(ctx: ServerContext): (req: IncomingMessage,
     }
 
     if (resource.readOnly || !['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) throw methodNotAllowed()
+    // the CRDs of our kinds are the schemas this control plane is built with (a collection delete would take them too)
+    if (resource === crdResource && method !== 'POST' && (name === undefined || isOwnCRD(name))) throw methodNotAllowed()
     if ((method === 'POST') !== (name === undefined) && method !== 'DELETE') throw methodNotAllowed()
     if (method === 'POST' && subresource !== undefined) throw methodNotAllowed()
 

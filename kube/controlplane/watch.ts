@@ -4,6 +4,7 @@
 import type { ServerResponse } from 'node:http'
 import { badRequest, gone } from './errors.ts'
 import { apiVersionOf, resourceKey, type Resource } from './resources.ts'
+import { kindRemovedBy } from './served.ts'
 import { parseFieldSelector, parseLabelSelector, type Predicate } from './selectors.ts'
 import type { Change, Store, StoredObject } from './store.ts'
 import { rowObject, toTable, type IncludeObject } from './table.ts'
@@ -91,6 +92,9 @@ export class Watches {
 
     const key = resourceKey(resource)
     const deliver = (change: Change): void => {
+      // the kind's CRD went (its objects were deleted first): kube-apiserver ends the watch
+      const removed = kindRemovedBy(change)
+      if (removed && resourceKey(removed) === key) return close()
       if (resourceKey(change.resource) !== key) return
       const now = matches(change.object)
       if (change.type === 'MODIFIED') {

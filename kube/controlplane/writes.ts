@@ -10,7 +10,8 @@ import { alreadyExists, badRequest, conflict, forbidden, invalid, notFound, type
 import { finalizeIfReleased } from './lifecycle.ts'
 import { generatedName, immutableMetaErrors, prepareForCreate, prepareForUpdate, validateObjectMeta } from './objectmeta.ts'
 import { applyPatch, type PatchType } from './patch.ts'
-import { namespaceResource, resourceKey, type Resource } from './resources.ts'
+import { crdResource, namespaceResource, type Resource } from './resources.ts'
+import { crdErrors } from './served.ts'
 import type { Store, StoredObject } from './store.ts'
 
 export interface WriteContext {
@@ -30,18 +31,19 @@ export interface WriteRequest {
   warnings: string[]
 }
 
-const schemaValidators = new Map<string, SchemaValidator>()
+// by resource row: a CRD created through the API and then changed serves a new row, with its new schema
+const schemaValidators = new WeakMap<Resource, SchemaValidator>()
 
 function schemaValidator(resource: Resource): SchemaValidator | undefined {
   if (!resource.schema) return undefined
-  const key = resourceKey(resource)
-  let validate = schemaValidators.get(key)
-  if (!validate) schemaValidators.set(key, (validate = openAPIValidator(resource.schema)))
+  let validate = schemaValidators.get(resource)
+  if (!validate) schemaValidators.set(resource, (validate = openAPIValidator(resource.schema)))
   return validate
 }
 
-function validateObject(resource: Resource, object: StoredObject): void {
+function validateObject(resource: Resource, object: StoredObject, current?: StoredObject): void {
   const errors: FieldError[] = [...validateObjectMeta(resource, object), ...(schemaValidator(resource)?.(object) ?? [])]
+  if (resource === crdResource) errors.push(...crdErrors(object, current))
   if (errors.length > 0) throw invalid(resource, object.metadata.name ?? '', errors)
 }
 
@@ -160,7 +162,7 @@ async function writeExisting(ctx: WriteContext, req: WriteRequest, change: Chang
     let object = await mutate(ctx, req, 'UPDATE', wanted, current)
     object = prepareForUpdate(resource, object, current, req.subresource)
     refuseNewFinalizersWhileDeleting(resource, object, current)
-    validateObject(resource, object)
+    validateObject(resource, object, current)
     await validateAdmission(ctx, req, 'UPDATE', object, current)
 
     const latest = store.get(resource, req.namespace, req.name!)
