@@ -11,6 +11,8 @@ export interface InformerHandlers<T> {
   add?(obj: T): void
   update?(old: T, obj: T): void
   delete?(obj: T): void
+  /** A list came out differently from the last one: it failed, failed otherwise, or succeeded again (see listError). */
+  listed?(): void
 }
 
 /** Maps an object to the values it is found under in one index. */
@@ -46,7 +48,13 @@ export interface Informer<T extends KubeObject> {
   /** Stops the watch and waits until the loop has ended. */
   stop(): Promise<void>
   hasSynced(): boolean
-  waitForSync(options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<void>
+  /** `orListError`: resolve as well once a list has failed, for readers that act on listError(). */
+  waitForSync(options?: { signal?: AbortSignal; timeoutMs?: number; orListError?: boolean }): Promise<void>
+  /**
+   * Why the last list failed, until one succeeds. Of an optional informer, a 404 here means the
+   * resource is not served (the cache is then empty and counts as synced).
+   */
+  listError(): unknown
   /** Adds handlers; when already synced, `add` is called at once for every cached object. Returns the remover. */
   on(handlers: InformerHandlers<T>): () => void
   get(name: string, namespace?: string): T | undefined
@@ -95,6 +103,9 @@ export function createInformer<T extends KubeObject>(store: Store, resource: Res
   const stopper = new AbortController()
   let synced = false
   let syncWaiters: Array<() => void> = []
+  let failedListWaiters: Array<() => void> = []
+  let listError: unknown
+  let lastOutcome: string | undefined
   let lastVersion = ''
   let changes = 0
   let loop: Promise<void> | undefined
@@ -164,6 +175,19 @@ export function createInformer<T extends KubeObject>(store: Store, resource: Res
     syncWaiters = []
   }
 
+  // handlers hear of a change of outcome, not of every retry of the same failure
+  const listOutcome = (err?: unknown) => {
+    const outcome = err === undefined ? 'ok' : err instanceof ApiError ? `${err.code} ${err.message}` : String(err)
+    listError = err
+    if (err !== undefined) {
+      for (const resolve of failedListWaiters) resolve()
+      failedListWaiters = []
+    }
+    if (outcome === lastOutcome) return
+    lastOutcome = outcome
+    notify((h) => h.listed?.())
+  }
+
   const watchTimeout = () => options.watchTimeoutSeconds ?? Math.floor(300 * (1 + Math.random()))
 
   async function run() {
@@ -188,6 +212,7 @@ export function createInformer<T extends KubeObject>(store: Store, resource: Res
           needList = false
           failures = 0
           markSynced()
+          listOutcome()
         }
         stats.watches++
         const timeoutSeconds = watchTimeout()
@@ -218,11 +243,16 @@ export function createInformer<T extends KubeObject>(store: Store, resource: Res
         if (needList && options.optional && isNotFound(err)) {
           replace([])
           markSynced()
+          listOutcome(err)
           await sleep(backoff.cap, signal)
+        } else if (needList) {
+          listOutcome(err)
+          await pause()
         } else if (isGone(err)) needList = true
         else {
-          // Any other ERROR event leaves the watch's position in doubt: list again after a pause.
-          if (err instanceof ApiError && err.watchEvent) needList = true
+          // Any other ERROR event leaves the watch's position in doubt: list again after a pause;
+          // so does a watch that 404s, its resource no longer served: the list tells listError why.
+          if ((err instanceof ApiError && err.watchEvent) || isNotFound(err)) needList = true
           await pause()
         }
       }
@@ -240,20 +270,23 @@ export function createInformer<T extends KubeObject>(store: Store, resource: Res
       await loop
     },
     hasSynced: () => synced,
-    waitForSync({ signal, timeoutMs } = {}) {
-      if (synced) return Promise.resolve()
+    listError: () => listError,
+    waitForSync({ signal, timeoutMs, orListError } = {}) {
+      if (synced || (orListError && listError !== undefined)) return Promise.resolve()
       return new Promise<void>((resolve, reject) => {
         let timer: NodeJS.Timeout | undefined
         const finish = (err?: unknown) => {
           clearTimeout(timer)
           signal?.removeEventListener('abort', onAbort)
           syncWaiters = syncWaiters.filter((w) => w !== onSync)
+          failedListWaiters = failedListWaiters.filter((w) => w !== onSync)
           if (err) reject(err)
           else resolve()
         }
         const onSync = () => finish()
         const onAbort = () => finish(signal?.reason)
         syncWaiters.push(onSync)
+        if (orListError) failedListWaiters.push(onSync)
         signal?.addEventListener('abort', onAbort, { once: true })
         if (timeoutMs !== undefined) timer = setTimeout(() => finish(new Error(`${resource.plural}: not synced within ${timeoutMs} ms`)), timeoutMs)
       })

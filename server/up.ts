@@ -2,6 +2,7 @@
 // webhook configurations that make the control plane call it — everything on one machine.
 import path from 'node:path'
 import { startControlPlane, type ControlPlane } from '../kube/controlplane/index.ts'
+import type { OptionalAPIs } from '../kube/controlplane/served.ts'
 import { resources } from '../kube/resources.ts'
 import { isAlreadyExists } from '../kube/errors.ts'
 import type { Store } from '../kube/store.ts'
@@ -19,6 +20,8 @@ export interface LocalDefaultOptions {
   webhookPort?: number
   settings: Settings
   logLevel: string
+  /** built-in APIs the control plane serves besides its defaults (tests) */
+  apis?: OptionalAPIs
 }
 
 export interface LocalDefault {
@@ -29,7 +32,7 @@ export interface LocalDefault {
 
 export async function startLocalDefault(o: LocalDefaultOptions): Promise<LocalDefault> {
   const dataDir = path.resolve(o.dataDir)
-  const controlPlane = await startControlPlane({ dataDir, host: o.apiHost, port: o.apiPort })
+  const controlPlane = await startControlPlane({ dataDir, host: o.apiHost, port: o.apiPort, apis: o.apis })
   let webhook: WebhookServer | undefined
   try {
     webhook = await startWebhookServer({

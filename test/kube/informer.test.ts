@@ -186,6 +186,53 @@ t.test('informer against the local control plane', async (t) => {
     await until('the optional informer to look again', () => optional.stats.lists >= 2)
   })
 
+  t.test('listError and listed: an optional informer tells when its resource comes to be served, and when it goes', async (t) => {
+    const gadgets = { group: 'example.com', version: 'v1', plural: 'gadgets', kind: 'Gadget', namespaced: false, hasStatus: false }
+    const crds = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false, hasStatus: true }
+    const informer = createInformer(store, gadgets, { optional: true, backoffMs: { base: 20, cap: 100 } })
+    t.teardown(() => informer.stop())
+    let listed = 0
+    informer.on({ listed: () => listed++ })
+    informer.start()
+    await informer.waitForSync({ timeoutMs: 5000 })
+    t.match(informer.listError(), { code: 404 }, 'not served: synced, empty, and the 404 kept')
+    t.equal(listed, 1)
+    await until('a few more lists', () => informer.stats.lists >= 3)
+    t.equal(listed, 1, 'the same failure again is not news')
+
+    const schema = { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } }
+    await store.create(crds, {
+      metadata: { name: 'gadgets.example.com' },
+      spec: { group: 'example.com', scope: 'Cluster', names: { kind: 'Gadget', plural: 'gadgets' }, versions: [{ name: 'v1', served: true, storage: true, schema }] },
+    } as never)
+    await until('the CRD to be seen', () => informer.listError() === undefined)
+    t.equal(listed, 2, 'served now: listed once more')
+    await store.create(gadgets, { metadata: { name: 'g1' } } as never)
+    await until('its object', () => informer.get('g1') !== undefined)
+
+    await store.delete(crds, 'gadgets.example.com')
+    await until('the CRD gone: the watch ends, the list 404s', () => informer.listError() !== undefined)
+    t.match(informer.listError(), { code: 404 })
+    t.equal(informer.get('g1'), undefined, 'its objects went with it')
+    t.equal(listed, 3)
+  })
+
+  t.test('waitForSync orListError: a reader can act on a list that fails instead of waiting for it', async (t) => {
+    cp.faults.outage = true
+    t.teardown(() => {
+      cp.faults.outage = false
+    })
+    const informer = createInformer(store, resources.nodes, { backoffMs: { base: 20, cap: 100 } })
+    t.teardown(() => informer.stop())
+    informer.start()
+    await informer.waitForSync({ timeoutMs: 5000, orListError: true })
+    t.notOk(informer.hasSynced())
+    t.match(informer.listError(), { code: 503 })
+    cp.faults.outage = false
+    await informer.waitForSync({ timeoutMs: 5000 })
+    t.equal(informer.listError(), undefined, 'cleared by a list that succeeds')
+  })
+
   t.test('a metadata-only informer caches PartialObjectMetadata and still follows changes', async (t) => {
     const informer = createInformer(store, resources.configmaps, { namespace: 'informer', metadataOnly: true })
     t.teardown(() => informer.stop())

@@ -7,6 +7,7 @@ import { parse } from 'yaml'
 import {
   cidrsOfKubeadmConfig,
   cidrsOfKubeControllerManager,
+  cidrsOfServiceCIDRs,
   defaultCNIConfigFile,
   discoverCoordinatorStatus,
   podCIDRTypeOfCNIConfigs,
@@ -14,6 +15,7 @@ import {
   type CIDRSources,
   type CiliumPodIPPool,
   type CalicoIPPool,
+  type ServiceCIDR,
 } from '../../webhooks/spidercoordinator/discovery.ts'
 
 const examples = fileURLToPath(new URL('../../../shared/reference/examples/', import.meta.url))
@@ -79,7 +81,7 @@ t.test('none: no overlay pod CIDR, the service CIDR still', async (t) => {
   t.same(discoverCoordinatorStatus(sources({ podCIDRType: 'none' })), { phase: 'Synced', overlayPodCIDR: [], serviceCIDR: ['10.233.0.0/18'] })
 })
 
-t.test('calico: enabled IPPools oldest first; none found (the resource not served) is an empty list', async (t) => {
+t.test('calico: enabled IPPools oldest first; no pools, an empty list', async (t) => {
   const pool = (name: string, cidr: string, created: string, extra: Partial<CalicoIPPool['spec']> = {}, deleting = false): CalicoIPPool => ({
     metadata: { name, creationTimestamp: created, ...(deleting && { deletionTimestamp: created }) },
     spec: { cidr, ...extra },
@@ -96,7 +98,36 @@ t.test('calico: enabled IPPools oldest first; none found (the resource not serve
     overlayPodCIDR: ['10.233.64.0/18', '10.244.128.0/18', 'fd85:ee78:d8a6:8607::1:0/112'],
     serviceCIDR: ['10.233.0.0/18'],
   })
-  t.same(discoverCoordinatorStatus(sources({ podCIDRType: 'calico' })).overlayPodCIDR, [])
+  t.same(discoverCoordinatorStatus(sources({ podCIDRType: 'calico' })), { phase: 'Synced', overlayPodCIDR: [], serviceCIDR: ['10.233.0.0/18'] }, 'served, no pool: Synced, empty')
+})
+
+t.test('calico: IPPools not served or not listable: NotReady saying which API, the serviceCIDR left as it was', async (t) => {
+  const notServed = discoverCoordinatorStatus(sources({ podCIDRType: 'calico', calicoIPPools: { notServed: true }, statusServiceCIDR: ['10.233.0.0/18'] }))
+  t.same(notServed, {
+    phase: 'NotReady',
+    reason: 'the Calico IPPool API (crd.projectcalico.org/v1 ippools) is not served: install Calico (its CRD ippools.crd.projectcalico.org), or set spec.podCIDRType to what the cluster runs',
+    overlayPodCIDR: [],
+    serviceCIDR: ['10.233.0.0/18'],
+  })
+  const refused = discoverCoordinatorStatus(sources({ podCIDRType: 'calico', calicoIPPools: { error: 'ippools.crd.projectcalico.org is forbidden' } }))
+  t.same(refused, { phase: 'NotReady', reason: 'the Calico IPPools (crd.projectcalico.org/v1 ippools) cannot be listed: ippools.crd.projectcalico.org is forbidden', overlayPodCIDR: [], serviceCIDR: [] }, 'no serviceCIDR before: none now')
+  const auto = discoverCoordinatorStatus(sources({ podCIDRType: 'auto', cniConfigDirectory: { file: { name: '10-calico.conflist', text: '{"name":"k8s-pod-network"}' } }, calicoIPPools: { notServed: true } }))
+  t.match(auto, { phase: 'NotReady', reason: /Calico IPPool API .* is not served/ }, 'auto resolving to calico: the same')
+  t.equal(discoverCoordinatorStatus(sources({ podCIDRType: 'cluster', calicoIPPools: { notServed: true } })).phase, 'Synced', 'read only for calico')
+})
+
+t.test('ServiceCIDRs, where listable, are the service CIDR: oldest first, deleting ones skipped, none listed none', async (t) => {
+  const serviceCIDRs: ServiceCIDR[] = [
+    { metadata: { name: 'extra', creationTimestamp: '2025-02-01T00:00:00Z' }, spec: { cidrs: ['10.100.0.0/16'] } },
+    { metadata: { name: 'kubernetes', creationTimestamp: '2025-01-01T00:00:00Z' }, spec: { cidrs: ['10.96.0.0/12', 'fd00:10:96::/112'] } },
+    { metadata: { name: 'going', creationTimestamp: '2024-01-01T00:00:00Z', deletionTimestamp: '2025-03-01T00:00:00Z' }, spec: { cidrs: ['10.200.0.0/16'] } },
+  ]
+  t.same(cidrsOfServiceCIDRs(serviceCIDRs), ['10.96.0.0/12', 'fd00:10:96::/112', '10.100.0.0/16'])
+  t.same(discoverCoordinatorStatus(sources({ serviceCIDRs })), { phase: 'Synced', overlayPodCIDR: ['10.233.64.0/18'], serviceCIDR: ['10.96.0.0/12', 'fd00:10:96::/112', '10.100.0.0/16'] }, 'instead of kubeadm-config serviceSubnet')
+  t.same(discoverCoordinatorStatus(sources({ serviceCIDRs: [] })).serviceCIDR, [], 'listable and empty: empty, as Spiderpool (a real cluster always has `kubernetes`)')
+  t.same(discoverCoordinatorStatus(sources({ serviceCIDRs: undefined })).serviceCIDR, ['10.233.0.0/18'], 'not listable: the Kubernetes service CIDR')
+  t.same(discoverCoordinatorStatus(sources({ podCIDRType: 'none', serviceCIDRs })).serviceCIDR, ['10.96.0.0/12', 'fd00:10:96::/112', '10.100.0.0/16'], 'for every type')
+  t.equal(discoverCoordinatorStatus(sources({ kubeadmConfig: undefined, serviceCIDRs })).phase, 'NotReady', 'the Kubernetes CIDRs are still required (step 2 comes first)')
 })
 
 t.test('cilium: the pod CIDR by the IPAM mode in kube-system/cilium-config', async (t) => {

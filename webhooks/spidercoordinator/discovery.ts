@@ -1,6 +1,6 @@
 // Where the SpiderCoordinator's status comes from (cni-coordinator.md §D.2): the cluster's pod and
-// service CIDRs, read from kubeadm's ConfigMap or kube-controller-manager's flags, and the overlay
-// pod CIDR from the CNI the cluster runs on. Pure: the controller reads the sources and hands
+// service CIDRs, read from kubeadm's ConfigMap or kube-controller-manager's flags, the overlay pod
+// CIDR from the CNI the cluster runs on, the service CIDR from the ServiceCIDRs where they are served. Pure: the controller reads the sources and hands
 // them over; what is missing becomes a NotReady reason that says what to fix.
 import { parse as parseYAML } from 'yaml'
 import { parseCIDR } from '../../ipam/ip.ts'
@@ -36,6 +36,15 @@ export interface CalicoIPPool {
   spec?: { cidr?: string; disabled?: boolean }
 }
 
+/** networking.k8s.io ServiceCIDR (v1, or v1beta1 where only that is served): the same fields in both */
+export interface ServiceCIDR {
+  metadata?: Meta
+  spec?: { cidrs?: string[] }
+}
+
+/** Calico's IPPools as the controller could read them. */
+export type CalicoIPPools = CalicoIPPool[] | { notServed: true } | { error: string }
+
 /** cilium.io/v2alpha1 CiliumPodIPPool */
 export interface CiliumPodIPPool {
   metadata?: Meta
@@ -53,11 +62,15 @@ export interface CIDRSources {
   kubeadmConfig?: ConfigMapData
   /** pods labelled component=kube-controller-manager, in list order */
   kubeControllerManagers: KubeControllerManagerPod[] | { error: string }
-  /** empty where Calico's IPPool resource is not served */
-  calicoIPPools: CalicoIPPool[]
+  /** read only for `calico` */
+  calicoIPPools: CalicoIPPools
   /** kube-system/cilium-config */
   ciliumConfig?: ConfigMapData
   ciliumPodIPPools: CiliumPodIPPool[]
+  /** undefined where the ServiceCIDR API cannot be listed (not served, or refused) */
+  serviceCIDRs?: ServiceCIDR[]
+  /** the status' serviceCIDR now: a failed read of Calico's pools leaves it as it is */
+  statusServiceCIDR?: string[]
 }
 
 /** The one SpiderCoordinator the controller keeps and the agent reads (Spiderpool's SPIDERPOOL_COORDINATOR_DEFAULT_NAME). */
@@ -142,6 +155,19 @@ const byCreation = <T extends { metadata?: Meta }>(items: readonly T[]): T[] =>
       return (a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : 1
     })
 
+const calicoIPPoolAPI = 'crd.projectcalico.org/v1 ippools'
+const calicoRemedy = 'install Calico (its CRD ippools.crd.projectcalico.org), or set spec.podCIDRType to what the cluster runs'
+
+/** Why Calico's pools give no pod CIDR, in words an operator can act on. */
+export function calicoIPPoolsProblem(pools: Exclude<CalicoIPPools, CalicoIPPool[]>): string {
+  if ('notServed' in pools) return `the Calico IPPool API (${calicoIPPoolAPI}) is not served: ${calicoRemedy}`
+  return `the Calico IPPools (${calicoIPPoolAPI}) cannot be listed: ${pools.error}`
+}
+
+/** spec.cidrs of the ServiceCIDRs, oldest first; those being deleted no longer count. */
+export const cidrsOfServiceCIDRs = (items: readonly ServiceCIDR[]): string[] =>
+  byCreation(items).flatMap((c) => (Array.isArray(c.spec?.cidrs) ? c.spec.cidrs.filter((x) => typeof x === 'string') : []))
+
 /** Enabled Calico IPPools, oldest first. */
 export const cidrsOfCalicoIPPools = (pools: readonly CalicoIPPool[]): string[] =>
   byCreation(pools)
@@ -204,6 +230,8 @@ export function discoverCoordinatorStatus(s: CIDRSources): CoordinatorStatus {
       overlayPodCIDR = kubernetes.pod
       break
     case 'calico':
+      // NotReady as Spiderpool on a failed list, its serviceCIDR as it was
+      if (!Array.isArray(s.calicoIPPools)) return { ...notReady(calicoIPPoolsProblem(s.calicoIPPools)), serviceCIDR: s.statusServiceCIDR ?? [] }
       overlayPodCIDR = cidrsOfCalicoIPPools(s.calicoIPPools)
       break
     case 'cilium': {
@@ -215,7 +243,10 @@ export function discoverCoordinatorStatus(s: CIDRSources): CoordinatorStatus {
     default:
       overlayPodCIDR = []
   }
-  return { phase: 'Synced', overlayPodCIDR, serviceCIDR: kubernetes.service }
+  // A listable ServiceCIDR API is the source even when it lists none, as in Spiderpool: a real
+  // cluster always has the `kubernetes` one, made by kube-apiserver from --service-cluster-ip-range.
+  const serviceCIDR = s.serviceCIDRs ? cidrsOfServiceCIDRs(s.serviceCIDRs) : kubernetes.service
+  return { phase: 'Synced', overlayPodCIDR, serviceCIDR }
 }
 
 /** Equal as stored: a status write that changes nothing is not made. */
