@@ -1,6 +1,6 @@
 // The command line: parses flags and runs `webhook` (the admission server) or `up` (the local
-// default: control plane + webhook server) until SIGINT or SIGTERM, or `init` (the chart's
-// default objects) until they exist.
+// default: control plane + webhook server) until SIGINT or SIGTERM, `init` (the chart's
+// default objects) until they exist, or `clean` (the chart's pre-delete cleanup).
 import { parseArgs } from 'node:util'
 import { isIP } from 'node:net'
 import type { AddressInfo } from 'node:net'
@@ -12,6 +12,7 @@ import { defaultTlsSecretName, startWebhookServer, type CertificateOptions } fro
 import { webhookConfigurationName } from './webhook-configurations.ts'
 import { startLocalDefault } from './up.ts'
 import { createDefaultObjects, defaultCoordinatorValues, type CoordinatorValues } from './init.ts'
+import { cleanUp } from './clean.ts'
 import { createStore } from '../kube/store.ts'
 import { createServerTransport } from '../kube/config.ts'
 
@@ -24,9 +25,13 @@ Commands:
   init       create the default SpiderCoordinator (and a default SpiderMultusConfig) unless they
              exist, waiting while the API or the webhook is not ready yet; what the chart's
              post-install Job runs
+  clean      delete the webhook configurations and take our finalizer off every object that
+             carries it, so nothing waits on a controller that is gone; what the chart's
+             pre-delete Job runs
   install-cni
              copy the CNI plugins (spiderpool, coordinator; npm run build:cni) to a node's CNI
              directory and write the kubeconfig they use
+  pause      do nothing until SIGTERM or SIGINT: the CNI DaemonSet's container after install-cni
 
 spiderpool-ts up flags:
   --data-dir DIR         state, certificates and kubeconfig (default .data)
@@ -45,7 +50,9 @@ spiderpool-ts webhook flags:
                            files   the directory --tls-dir (generated there, or mounted from cert-manager's
                                    Secret; its cainjector fills the caBundle, this server does not)
   --tls-dir DIR          with files: directory of ca.crt, ca.key, tls.crt, tls.key; a CA and serving certificate
-                         are generated there when missing or expiring, and replaced files are picked up live
+                         are generated there when missing or expiring, and replaced files are picked up live.
+                         Without ca.key (or read-only) the pair is someone else's: served as it is, never
+                         written; /readyz answers 503 while it is missing or unusable
   --tls-secret NAME      with secret: the Secret in --namespace (default spiderpool-controller-server-certs)
   --mutating-webhook-configuration NAME
                          with secret: the MutatingWebhookConfiguration whose caBundle is kept (default spiderpool-controller)
@@ -84,6 +91,18 @@ spiderpool-ts init flags:
   --timeout SECONDS      give up after this long while the API or webhook is not ready (default 300)
   An object that exists is left as it is (it is the user's). Exits 0 once all exist; 1 on a
   refusal (422 Invalid, 403 Forbidden, …), at once and with the API's message, or on timeout.
+
+spiderpool-ts clean flags:
+  --kubeconfig FILE      the cluster (default: the in-cluster service account)
+  --mutating-webhook-configuration NAME
+                         the MutatingWebhookConfiguration to delete (default spiderpool-controller)
+  --validating-webhook-configuration NAME
+                         the ValidatingWebhookConfiguration to delete (default spiderpool-controller)
+  --timeout SECONDS      give up after this long while the API is not ready (default 300)
+  The webhook configurations go first (the mutating webhook would put the finalizer back), then
+  the finalizer spiderpool.spidernet.io leaves every SpiderCoordinator, SpiderIPPool, SpiderSubnet
+  and SpiderEndpoint; other finalizers and the objects themselves stay. Exits 0 when done, also
+  when there was nothing to do; 1 on a refusal or on timeout.
 
 spiderpool-ts install-cni flags:
   --bin-dir DIR          where the runtime finds CNI plugins (default /opt/cni/bin)
@@ -269,6 +288,50 @@ export function parseInitFlags(args: string[]): InitFlags | undefined {
   }
 }
 
+export interface CleanFlags {
+  kubeconfig?: string
+  mutatingWebhookConfiguration: string
+  validatingWebhookConfiguration: string
+  timeoutMs: number
+}
+
+/** Flags of `clean`; undefined when --help was asked. */
+export function parseCleanFlags(args: string[]): CleanFlags | undefined {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      kubeconfig: { type: 'string' },
+      'mutating-webhook-configuration': { type: 'string', default: webhookConfigurationName },
+      'validating-webhook-configuration': { type: 'string', default: webhookConfigurationName },
+      timeout: { type: 'string', default: '300' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help) return undefined
+  for (const flag of ['mutating-webhook-configuration', 'validating-webhook-configuration'] as const) {
+    if (values[flag] === '') throw new UsageError(`--${flag}: give a name`)
+  }
+  return {
+    kubeconfig: values.kubeconfig,
+    mutatingWebhookConfiguration: values['mutating-webhook-configuration'],
+    validatingWebhookConfiguration: values['validating-webhook-configuration'],
+    timeoutMs: seconds('--timeout', values.timeout),
+  }
+}
+
+async function runClean(flags: CleanFlags): Promise<void> {
+  const transport = await createServerTransport(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : { inCluster: true })
+  try {
+    const log = (line: string) => process.stdout.write(`${line}\n`)
+    const done = await cleanUp(createStore(transport), { ...flags, log })
+    if (done.length === 0) log('nothing to clean')
+  } finally {
+    transport.close()
+  }
+}
+
 async function runInit(flags: InitFlags): Promise<void> {
   const transport = await createServerTransport(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : { inCluster: true })
   try {
@@ -350,6 +413,17 @@ export async function runCli(argv: string[]): Promise<number> {
       // loaded only here: the server never needs the CNI side
       const { installCniCommand } = await import('../cni/install.ts')
       if (installCniCommand(rest) === undefined) process.stdout.write(usage)
+      return 0
+    }
+    if (command === 'pause') {
+      // bin/spiderpool-ts runs it without loading this file; here for runCli's callers
+      const { runPause } = await import('../cni/pause.ts')
+      return await runPause(rest)
+    }
+    if (command === 'clean') {
+      const flags = parseCleanFlags(rest)
+      if (flags === undefined) process.stdout.write(usage)
+      else await runClean(flags)
       return 0
     }
     if (command === 'init') {

@@ -74,7 +74,7 @@ export interface WebhookServer {
   readonly caPem: string
   /** the pair served, once loaded */
   certificate(): ServingCertificate | undefined
-  /** resolves with the first real pair (at once with `files`; with `secret` once the Secret could be read or written) */
+  /** resolves with the first real pair (at once with a directory of ours; with files issued elsewhere once they are usable; with `secret` once the Secret could be read or written) */
   certificateLoaded: Promise<ServingCertificate>
   store?: Store
   cluster?: InformedCluster
@@ -135,11 +135,12 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
     log: { info: (fields, message) => log?.info(fields, message), warn: (fields, message) => log?.warn(fields, message) },
     onChange: (pair, why) => useCertificate(pair, why),
   })
-  // a directory answers at once; a Secret may wait on the API, meanwhile a provisional pair lets probes in
+  // a directory of ours answers at once; a Secret may wait on the API, and files issued elsewhere on their
+  // issuer: meanwhile a provisional pair lets probes in and /readyz says 503
   let first: ServingCertificate | undefined
   let initial: { certPem: string; keyPem: string }
   try {
-    first = local ? await keeper.loaded : undefined
+    first = await keeper.initial
     initial = first ?? (await createProvisionalPair())
   } catch (err) {
     await cluster?.stop()
@@ -175,7 +176,7 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
     server.setSecureContext(secureContextOptions(pair, o.clientCaPem))
     certificateLog.info({ notAfter: pair.notAfter.toISOString() }, why)
   }
-  if (!first) void keeper.loaded.then((pair) => useCertificate(pair, 'serving the certificate from the Secret'))
+  if (!first) void keeper.loaded.then((pair) => useCertificate(pair, local ? 'serving the certificate files' : 'serving the certificate from the Secret'))
   keeper.start()
 
   // admissions are what come in bursts; a 'request' listener on the server would count probes too, and cost every request ~10 µs

@@ -157,7 +157,7 @@ t.test('values reach what they configure', async (t) => {
   t.match(initFlagsOf(render('coordinator.tunePodRoutes=false')).coordinator, { tunePodRoutes: false })
   t.same(initFlagsOf(render('coordinator.hijackCIDR={10.96.0.0/12,fd00::/108}')).coordinator!.hijackCIDR, ['10.96.0.0/12', 'fd00::/108'])
   t.same(initFlagsOf(render('coordinator.hijackCIDR={}')).coordinator!.hijackCIDR, [], 'no hijackCIDR is an empty list, not the default')
-  t.equal(byKind(render('coordinator.enabled=false'), 'Job').length, 0, 'nothing to create, no init Job')
+  t.notOk(byKind(render('coordinator.enabled=false'), 'Job').some((j) => j.metadata.name === 'spiderpool-init'), 'nothing to create, no init Job')
 
   const withCni = render('multus.multusCNI.defaultCniCRName=macvlan-conf')
   t.same(initFlagsOf(withCni).multusConfig, { name: 'macvlan-conf', namespace: 'kube-system' }, 'the default SpiderMultusConfig in the release namespace, as Spiderpool creates it')
@@ -170,9 +170,22 @@ t.test('values reach what they configure', async (t) => {
   t.same(plugins.map((c: any) => c.name), ['install-cni-plugins', 'install-cni'], 'installCNI adds the plugins copy before install-cni')
   t.equal(one(render(), 'DaemonSet').spec.template.spec.initContainers.length, 1)
 
-  const mirrored = render('global.imageRegistryOverride=ghcr.m.daocloud.io', 'plugins.installCNI=true')
-  const images = [...byKind(mirrored, 'Deployment'), ...byKind(mirrored, 'DaemonSet')].flatMap((w) => [...(w.spec.template.spec.initContainers ?? []), ...w.spec.template.spec.containers].map((c: any) => c.image))
-  t.ok(images.length >= 4 && images.every((i) => i.startsWith('ghcr.m.daocloud.io/')), `every image from the override: ${images.join(', ')}`)
+  // every container of every workload runs an image we publish, from the override's registry (a
+  // mirror of ghcr.io carries nothing of registry.k8s.io); only the standard plugins' copy runs
+  // Spiderpool's plugins image, from ghcr.io as well
+  const override = 'ghcr.m.daocloud.io'
+  const appVersion = parse(readFileSync(path.join(chartDir, 'Chart.yaml'), 'utf8')).appVersion
+  const ourImage = `${override}/spiderpool-ts/spiderpool-ts:${appVersion}`
+  const pluginsImage = `${override}/spidernet-io/spiderpool/spiderpool-plugins:v0.9.0`
+  for (const set of [[], ['plugins.installCNI=true']]) {
+    const mirrored = render(`global.imageRegistryOverride=${override}`, ...set)
+    const workloads = mirrored.filter((o) => o.spec?.template?.spec?.containers)
+    t.same(workloads.map((w) => `${w.kind}/${w.metadata.name}`).sort(), ['DaemonSet/spiderpool-agent', 'Deployment/spiderpool-controller', 'Job/spiderpool-controller-hook-pre-delete', 'Job/spiderpool-init'], 'the workloads, hook Jobs included')
+    for (const w of workloads) {
+      const containers = [...(w.spec.template.spec.initContainers ?? []), ...w.spec.template.spec.containers]
+      for (const c of containers) t.equal(c.image, c.name === 'install-cni-plugins' ? pluginsImage : ourImage, `${set.join(' ') || 'no --set'}: ${w.kind}/${w.metadata.name} ${c.name}`)
+    }
+  }
 
   t.match(settingsOf(render('ipam.enableIPv6=false', 'ipam.enableSpiderSubnet=false', 'ipam.enableIPv4=true')), { enableIPv6: false, enableSpiderSubnet: false, enableIPv4: true })
   const v6 = one(render('ipam.enableIPv4=false'), 'Deployment').spec.template.spec.containers[0].args
@@ -180,24 +193,57 @@ t.test('values reach what they configure', async (t) => {
   t.throws(() => render('coordinator.moed=overlay'), /coordinator\.moed/, 'a mistyped key is an error, not silently ignored')
 })
 
-t.test('certManager.enabled: an Issuer and Certificate, the CA injected by cainjector, the Secret mounted, no Secret access', async (t) => {
+t.test('certManager.enabled: a CA of its own signs the serving certificate, cainjector injects that CA, the Secret is mounted where files mode reads it, no Secret access', async (t) => {
+  const { certificateFileNames, issuedElsewhereWarnWithinMs, serviceDnsNames } = await import('../../certs/index.ts')
+  // cert-manager's durations as the chart writes them (`8760h`)
+  const hours = (duration: string) => Number(/^(\d+)h$/.exec(duration)?.[1] ?? NaN)
   const objects = renderChart(chartDir, { namespace: 'kube-system', set: ['certManager.enabled=true'] }).objects
-  const issuer = one(objects, 'Issuer')
-  const cert = one(objects, 'Certificate')
-  t.equal(cert.spec.issuerRef.name, issuer.metadata.name)
-  t.ok(cert.spec.dnsNames.includes('spiderpool-controller.kube-system.svc'), 'issued for the Service name the API server calls')
+  const issuers = byKind(objects, 'Issuer')
+  t.equal(issuers.length, 2, 'a self-signed Issuer and a CA Issuer')
+  const selfSigned = issuers.find((i) => i.spec.selfSigned)
+  const caIssuer = issuers.find((i) => i.spec.ca)
+  const caCert = byKind(objects, 'Certificate').find((c) => c.spec.isCA)
+  t.equal(caCert.spec.isCA, true, 'the CA is a Certificate of its own')
+  t.equal(caCert.spec.issuerRef.name, selfSigned.metadata.name, 'self-signed')
+  t.equal(caCert.spec.privateKey.rotationPolicy, 'Never', 'a renewed CA keeps its key, so what it signed stays trusted')
+  t.ok(hours(caCert.spec.duration) >= 5 * 8760, `long-lived: ${caCert.spec.duration}`)
+  t.equal(caIssuer.spec.ca.secretName, caCert.spec.secretName, 'the CA Issuer signs with the CA’s Secret')
+
+  const cert = one(objects, 'Certificate', 'spiderpool-controller-server-certs')
+  t.notOk(cert.spec.isCA, 'the serving certificate is no CA')
+  t.match(cert.spec.issuerRef, { kind: 'Issuer', name: caIssuer.metadata.name }, 'signed by the CA Issuer, so its ca.crt is the CA, not itself')
+  t.not(cert.spec.secretName, caCert.spec.secretName, 'the CA key stays out of the server’s Secret')
+  const svc = one(objects, 'Service', 'spiderpool-controller')
+  t.same(cert.spec.dnsNames, serviceDnsNames(svc.metadata.name, svc.metadata.namespace), 'issued for the Service’s names')
+  t.ok(cert.spec.dnsNames.includes('spiderpool-controller.kube-system.svc'), 'including the one the API server calls')
+  t.equal(cert.spec.duration, '8760h', 'certManager.certificateDuration')
+  // the server warns when less than 15 days (issuedElsewhereWarnWithinMs) are left: a renewal on time never makes it
+  t.ok(hours(cert.spec.renewBefore) * 3_600_000 > issuedElsewhereWarnWithinMs && hours(cert.spec.renewBefore) < hours(cert.spec.duration), `renewBefore ${cert.spec.renewBefore}`)
   for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
-    t.equal(one(objects, kind).metadata.annotations['cert-manager.io/inject-ca-from'], `${cert.metadata.namespace}/${cert.metadata.name}`, `${kind} takes its CA from the Certificate`)
+    const config = one(objects, kind)
+    t.equal(config.metadata.annotations['cert-manager.io/inject-ca-from'], `${cert.metadata.namespace}/${cert.metadata.name}`, `${kind} takes its CA from the serving Certificate’s Secret`)
+    t.ok(config.webhooks.every((w: any) => w.clientConfig.service.name === svc.metadata.name && w.clientConfig.service.namespace === svc.metadata.namespace), `${kind} calls the Service the certificate names`)
   }
   const pod = one(objects, 'Deployment').spec.template.spec
   const args = pod.containers[0].args
   t.ok(args.includes('--cert-source=files') && !args.some((a: string) => a.startsWith('--tls-secret')), 'the server only reads the mounted files')
   const tlsDir = args.find((a: string) => a.startsWith('--tls-dir=')).split('=')[1]
   const mount = pod.containers[0].volumeMounts.find((m: any) => m.mountPath === tlsDir)
-  t.equal(pod.volumes.find((v: any) => v.name === mount.name).secret.secretName, cert.spec.secretName, '--tls-dir is the Certificate’s Secret')
+  t.equal(mount.readOnly, true)
+  const volume = pod.volumes.find((v: any) => v.name === mount.name)
+  t.equal(volume.secret.secretName, cert.spec.secretName, '--tls-dir is the Certificate’s Secret')
+  t.equal(volume.secret.items, undefined, 'every key of the Secret becomes a file of its own name')
+  t.same([certificateFileNames.certPem, certificateFileNames.keyPem, certificateFileNames.caPem], ['tls.crt', 'tls.key', 'ca.crt'], 'files mode reads the names cert-manager writes')
+
+  const own = renderChart(chartDir, { namespace: 'kube-system', set: ['certManager.enabled=true', 'certManager.issuerName=corp-ca', 'certManager.issuerKind=ClusterIssuer'] }).objects
+  t.equal(byKind(own, 'Issuer').length, 0, 'certManager.issuerName: no CA of the chart')
+  t.match(one(own, 'Certificate').spec.issuerRef, { kind: 'ClusterIssuer', name: 'corp-ca' })
   const rules = byKind(objects, 'Role').flatMap((r) => r.rules)
   t.notOk(rules.some((r: any) => r.resources.includes('secrets')), 'no Secret access')
-  t.notOk(byKind(objects, 'ClusterRole').flatMap((r) => r.rules).some((r: any) => r.apiGroups.includes('admissionregistration.k8s.io')), 'no webhook configuration access')
+  // cainjector writes the caBundle; the pre-delete clean Job (spiderpoolController.cleanup.enable) still deletes them
+  const webhookRules = byKind(objects, 'ClusterRole').flatMap((r) => r.rules).filter((r: any) => r.apiGroups.includes('admissionregistration.k8s.io'))
+  t.same(webhookRules.flatMap((r: any) => r.verbs), ['delete'], 'no webhook configuration access but the clean Job’s delete')
+  t.notOk(renderChart(chartDir, { namespace: 'kube-system', set: ['certManager.enabled=true', 'spiderpoolController.cleanup.enable=false'] }).objects.filter((o) => o.kind === 'ClusterRole').flatMap((r) => r.rules).some((r: any) => r.apiGroups.includes('admissionregistration.k8s.io')), 'and none at all without it')
 })
 
 t.test('kubectl apply of the rendered chart on the local control plane', async (t) => {
@@ -263,6 +309,49 @@ t.test("the Deployment's arguments are ones the server's own flag parser accepts
     }
     t.ok(flags!.shutdownDelayMs > 0, 'readiness drops before the listener closes')
   }
+})
+
+t.test("the pre-delete Job runs `spiderpool-ts clean` as the controller, with arguments its own flag parser accepts", async (t) => {
+  const { parseCleanFlags } = await import('../../server/main.ts')
+  for (const namespace of ['kube-system', 'spiderpool-system']) {
+    const objects = renderChart(chartDir, { namespace }).objects
+    const job = one(objects, 'Job', 'spiderpool-controller-hook-pre-delete')
+    t.equal(job.metadata.namespace, namespace)
+    t.equal(job.metadata.annotations['helm.sh/hook'], 'pre-delete', 'runs before helm uninstall deletes anything, while the server account and its roles exist')
+    t.equal(job.metadata.annotations['helm.sh/hook-delete-policy'], 'before-hook-creation,hook-succeeded', 'a failed clean Job stays for its log')
+    const pod = job.spec.template.spec
+    t.equal(pod.serviceAccountName, one(objects, 'Deployment').spec.template.spec.serviceAccountName, 'the server’s ServiceAccount, whose ClusterRole grants what clean does')
+    t.equal(pod.restartPolicy, 'Never')
+    t.ok(job.spec.backoffLimit > 0, 'a failed pod is retried')
+    const [command, ...args] = pod.containers[0].args as string[]
+    t.same(pod.containers[0].command, ['spiderpool-ts'])
+    t.equal(command, 'clean')
+    t.same(parseCleanFlags(args), {
+      kubeconfig: undefined,
+      mutatingWebhookConfiguration: one(objects, 'MutatingWebhookConfiguration').metadata.name,
+      validatingWebhookConfiguration: one(objects, 'ValidatingWebhookConfiguration').metadata.name,
+      timeoutMs: 240_000,
+    }, 'it deletes the webhook configurations the chart installs, and gives up before Helm’s 5 m')
+    const deletes = byKind(objects, 'ClusterRole').flatMap((r) => r.rules).filter((r: any) => r.verbs.includes('delete') && r.apiGroups.includes('admissionregistration.k8s.io'))
+    t.same(deletes.flatMap((r: any) => r.resourceNames), ['spiderpool-controller'], 'deletes only our webhook configurations')
+  }
+  const off = renderChart(chartDir, { namespace: 'kube-system', set: ['spiderpoolController.cleanup.enable=false'] }).objects
+  t.notOk(off.some((o) => o.kind === 'Job' && o.metadata.name === 'spiderpool-controller-hook-pre-delete'), 'spiderpoolController.cleanup.enable=false: no hook, as in Spiderpool')
+  t.notOk(byKind(off, 'ClusterRole').flatMap((r) => r.rules).some((r: any) => r.verbs.includes('delete') && r.apiGroups.includes('admissionregistration.k8s.io')), 'nor its grants')
+})
+
+t.test("the CNI DaemonSet's long-running container is `spiderpool-ts pause` of our image, with arguments it accepts", async (t) => {
+  const { parsePauseFlags } = await import('../../cni/pause.ts')
+  const objects = renderChart(chartDir, { namespace: 'kube-system' }).objects
+  const spec = one(objects, 'DaemonSet').spec.template.spec
+  t.same(spec.containers.map((c: any) => c.name), ['pause'])
+  const [container] = spec.containers
+  t.equal(container.image, one(objects, 'Deployment').spec.template.spec.containers[0].image, 'the image the server runs')
+  t.same(container.command, ['spiderpool-ts'])
+  t.equal(container.args[0], 'pause')
+  t.equal(parsePauseFlags(container.args.slice(1)), true, 'accepted, and not a --help')
+  t.notOk(container.volumeMounts, 'no host path: the install is the init container’s')
+  t.equal(container.securityContext.runAsNonRoot, true)
 })
 
 t.test("the Deployment runs the server with the node flags and malloc settings the benchmarks measure (server/node-options.ts)", async (t) => {

@@ -1,8 +1,10 @@
 // install-cni on its own: the in-cluster service account as the default source of the server, CA
 // and token, and nothing on the node touched when something is missing.
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
+import { parse } from 'yaml'
 import { installCni, installCniCommand } from '../../cni/install.ts'
 import { loadKubeconfig } from '../../kube/kubeconfig.ts'
 
@@ -61,4 +63,19 @@ t.test('the command: flags, what it did, --help', async (t) => {
   t.strictSame(lines, [`installed ${path.join(l.binDir, 'spiderpool')}`, `installed ${path.join(l.binDir, 'coordinator')}`, `wrote ${l.kubeconfigOut}`])
   t.equal(installCniCommand(['--help']), undefined)
   t.throws(() => installCniCommand(['--bogus']), { code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' })
+})
+
+t.test('bin/spiderpool-ts install-cni loads only the installer: it fits the chart limit of the node containers', async (t) => {
+  const l = layout(t)
+  const bin = path.resolve(import.meta.dirname, '../../bin/spiderpool-ts')
+  // the child reports its own peak resident memory as it exits
+  const peak = `data:text/javascript,process.on('exit',()=>process.stderr.write('maxRSS '+process.resourceUsage().maxRSS))`
+  const run = spawnSync(process.execPath, ['--import', peak, bin, 'install-cni', '--from', l.from, '--bin-dir', l.binDir, '--kubeconfig-out', l.kubeconfigOut, '--server', 'https://api:6443', '--ca-file', path.join(l.account, 'ca.crt'), '--token-file', path.join(l.account, 'token')], { encoding: 'utf8' })
+  t.equal(run.status, 0, run.stderr)
+  t.match(run.stdout, `wrote ${l.kubeconfigOut}`)
+  const limits = (parse(readFileSync(path.resolve(import.meta.dirname, '../../charts/spiderpool-ts/values.yaml'), 'utf8')) as any).spiderpoolAgent.resources.limits
+  const limitMiB = Number(/^(\d+)Mi$/.exec(limits.memory)![1])
+  const peakMiB = Number(/maxRSS (\d+)/.exec(run.stderr)![1]) / 1024
+  // the whole command line (server/main.ts) peaks near 125 MiB: loaded, it would not leave this margin
+  t.ok(peakMiB < limitMiB * 0.8, `peaked at ${peakMiB.toFixed(0)} MiB, limit ${limits.memory}`)
 })

@@ -2,30 +2,19 @@
 // local default, with the real init command and real kubectl: init creates the `custom`
 // placeholder kube-system/macvlan-conf, then the user applies the example's macvlan SMC of the
 // same name over it, and expects the macvlan network with the coordinator.
-import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
+import { runCommand } from './fixtures/cli.ts'
 import { runKubectl } from '../kube/controlplane/fixtures/controlplane.ts'
 import { startLocalDefault } from '../../server/up.ts'
 import { defaultSettings } from '../../webhooks/settings.ts'
 import type { NetworkAttachmentDefinition, SpiderMultusConfig } from '../../schemas/types.ts'
 
-const bin = path.resolve(import.meta.dirname, '../../bin/spiderpool-ts')
 const example = path.join(import.meta.dirname, '../../../shared/reference/examples/macvlan-underlay.yaml')
 
 /** `spiderpool-ts init` as the chart's Job runs it. */
-function init(kubeconfig: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [bin, 'init', '--kubeconfig', kubeconfig, ...args], {
-    env: { PATH: process.env.PATH ?? '/usr/bin', HOME: process.env.HOME ?? '/tmp' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s))
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s))
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })))
-}
+const init = (kubeconfig: string, args: string[]) => runCommand(['init', '--kubeconfig', kubeconfig, ...args])
 
 t.test('the example macvlan SMC applied over the placeholder init created is accepted, stored as macvlan with the coordinator, and renders macvlan + coordinator', { timeout: 120_000 }, async (t) => {
   const dataDir = t.testdir()

@@ -1,10 +1,10 @@
 // `spiderpool-ts init` as the chart's Job runs it, against a local control plane that calls the
 // webhooks as kube-apiserver does (failurePolicy Fail): the webhook starts after init, as it does
 // on a `helm install` without --wait.
-import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import path from 'node:path'
 import t, { type Test } from 'tap'
+import { runCommand } from './fixtures/cli.ts'
 import { ensureServingCertificate } from '../../certs/index.ts'
 import { createServerTransport } from '../../kube/config.ts'
 import { ApiError } from '../../kube/errors.ts'
@@ -17,7 +17,6 @@ import { allKinds } from '../../webhooks/registry.ts'
 import { defaultSettings } from '../../webhooks/settings.ts'
 import { startTestControlPlane } from '../kube/controlplane/fixtures/controlplane.ts'
 
-const bin = path.resolve(import.meta.dirname, '../../bin/spiderpool-ts')
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -63,29 +62,8 @@ async function clusterWithSilentWebhook(t: Test, o: { register?: boolean } = {})
   return { plane, store, register, startWebhook }
 }
 
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-  ms: number
-}
-
 /** `spiderpool-ts init` as a child process; `output` sees its stdout as it comes. */
-function init(kubeconfig: string, args: string[], output?: (text: string) => void): Promise<Run> {
-  const started = Date.now()
-  const child = spawn(process.execPath, [bin, 'init', '--kubeconfig', kubeconfig, ...args], {
-    env: { PATH: process.env.PATH ?? '/usr/bin', HOME: process.env.HOME ?? '/tmp' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (s: string) => {
-    stdout += s
-    output?.(stdout)
-  })
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s))
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started })))
-}
+const init = (kubeconfig: string, args: string[], output?: (text: string) => void) => runCommand(['init', '--kubeconfig', kubeconfig, ...args], output)
 
 const waitFor = (what: string, check: () => boolean, ms = 20_000) =>
   new Promise<void>((resolve, reject) => {

@@ -27,10 +27,6 @@ app.kubernetes.io/component: {{ .Values.spiderpoolAgent.name }}
 {{ .Values.global.imageRegistryOverride | default .Values.plugins.image.registry }}/{{ .Values.plugins.image.repository }}:{{ .Values.plugins.image.tag }}
 {{- end }}
 
-{{- define "spiderpool.pause.image" -}}
-{{ .Values.global.imageRegistryOverride | default .Values.spiderpoolAgent.pauseImage.registry }}/{{ .Values.spiderpoolAgent.pauseImage.repository }}:{{ .Values.spiderpoolAgent.pauseImage.tag }}
-{{- end }}
-
 {{/* the CNI's service account token, long-lived: the plugins keep the copy install-cni writes */}}
 {{- define "spiderpool.agent.tokenSecret" -}}
 {{ .Values.spiderpoolAgent.name }}-token
