@@ -7,7 +7,8 @@ import { ip } from './shell.ts'
 
 export const pidFileName = 'control-plane.pid'
 
-const alive = (pid: number) => {
+/** whether a process of this pid still exists */
+export const alive = (pid: number) => {
   try {
     process.kill(pid, 0)
     return true
@@ -64,16 +65,25 @@ export async function removeLeftovers(prefix: string, stateDir: string): Promise
 }
 
 /**
- * Runs `cleanup` once on SIGINT or SIGTERM, then exits with 128 + the signal's number. Returns
- * the function that removes the handlers.
+ * On SIGINT or SIGTERM: stops the run (`cleanup` aborts it, waits for its end and its teardown, then
+ * sweeps what is left), then exits with 128 + the signal's number. A second signal while that goes on
+ * is only acknowledged: leaving then would leave things behind. Returns the function that removes the handlers.
  */
 export function cleanupOnSignals(cleanup: () => Promise<void>, log: (line: string) => void): () => void {
+  let first: NodeJS.Signals | undefined
   const handler = (signal: NodeJS.Signals) => {
+    if (first) {
+      log(`${signal}: still cleaning up after ${first}`)
+      return
+    }
+    first = signal
     log(`\n${signal}: cleaning up`)
-    cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143))
+    cleanup()
+      .catch((err: unknown) => log(`cleaning up failed: ${(err as Error).message}`))
+      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143))
   }
-  process.once('SIGINT', handler)
-  process.once('SIGTERM', handler)
+  process.on('SIGINT', handler)
+  process.on('SIGTERM', handler)
   return () => {
     process.off('SIGINT', handler)
     process.off('SIGTERM', handler)

@@ -69,6 +69,8 @@ export function pluginDirectory(dir: string, extra: Record<string, string> = {})
 export interface RunOptions {
   cniPath: string[]
   timeoutMs?: number
+  /** once aborted, no ADD is started (DEL, CHECK still run: they are how things are removed) */
+  signal?: AbortSignal
 }
 
 export interface Invocation {
@@ -137,6 +139,7 @@ async function invoke(command: string, list: NetworkList, plugin: NetworkList['p
 export async function addNetworkList(list: NetworkList, a: Attachment, o: RunOptions): Promise<Record<string, unknown>> {
   let result: Record<string, unknown> | undefined
   for (const plugin of list.plugins) {
+    o.signal?.throwIfAborted()
     const r = await invoke('ADD', list, plugin, a, o, result)
     result = JSON.parse(r.stdout)
   }

@@ -73,7 +73,14 @@ const run = startDemo({
   out,
 })
 cleanupOnSignals(run.cleanup, out)
-await run.done
-const pings = run.reports.flatMap((r) => r.pings)
-out(`\n════ ${run.reports.length} walkthrough(s) done, ${run.failures.length} failed; ${pings.filter((p) => p.ok).length}/${pings.length} pings answered; everything removed`)
-process.exitCode = run.failures.length || pings.some((p) => !p.ok) ? 1 : 0
+await run.done.catch((err: Error) => {
+  if (!run.aborted) throw err
+})
+if (run.aborted) {
+  // stopped by a signal: its handler exits with 130 (143) once this cleanup is done
+  await run.cleanup()
+} else {
+  const pings = run.reports.flatMap((r) => r.pings)
+  out(`\n════ ${run.reports.length} walkthrough(s) done, ${run.failures.length} failed; ${pings.filter((p) => p.ok).length}/${pings.length} pings answered; everything removed`)
+  process.exitCode = run.failures.length || pings.some((p) => !p.ok) ? 1 : 0
+}

@@ -2,14 +2,16 @@
 // default on the controller node), the manifests applied with kubectl, the workload's pods made,
 // scheduled and started through the CNI chain as kubelet + Multus would, what the document
 // prints (pools, SpiderEndpoints, the pod's addresses, rules and tables), the pings, and the
-// workload deleted again (CNI DEL releasing the addresses). Everything it makes is removed.
+// workload deleted again (CNI DEL releasing the addresses). Everything it makes is removed. Once
+// the context's signal is aborted it makes nothing more (no namespace, control plane or CNI ADD)
+// and stops waiting, so that its caller's teardown finds everything it made.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { pluginDirectory, type NetworkList } from './cni-runtime.ts'
 import { startControlPlane, type ControlPlane } from './control-plane.ts'
 import { addAll, attachmentsOf, delAll, networkStatus, type Attachment } from './multus.ts'
-import { inNetns, ip, sh } from './shell.ts'
+import { dadDone, inNetns, ip, sh } from './shell.ts'
 import { routeLines, ruleLines } from './state.ts'
 import { buildTopology, type NodeHost, type PodSandbox, type Topology } from './topology.ts'
 import { outsideAddress, podSubnetOf, topologyOf, type Walkthrough } from './walkthroughs.ts'
@@ -25,6 +27,8 @@ export interface RunContext {
   /** CNI_PATH: our plugins, then Debian's */
   cniPath: string[]
   out: (text: string) => void
+  /** aborted on Ctrl-C: nothing new is made after it */
+  signal: AbortSignal
 }
 
 export interface InterfaceReport {
@@ -54,16 +58,39 @@ export interface EndpointRow {
 }
 
 export interface PingReport {
+  /** the pinging pod */
   from: string
+  /** the pinged pod, node, or the outside address */
+  peer: string
+  /** the peer pod on its underlay NIC (net1, or eth0 when Spiderpool's is the only one) or on the default CNI's eth0; the pod's node; the host behind the router */
+  kind: 'underlay' | 'overlay' | 'node' | 'outside'
+  /** how the output names the peer */
   to: string
   target: string
   ok: boolean
 }
 
+/** What a pod was made as, read back from the API: its name, generateName and owner. */
+export interface PodObjectReport {
+  namespace: string
+  name: string
+  generateName?: string
+  ownerReferences: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }>
+}
+
 export interface WalkthroughReport {
   id: string
+  /** the machines as built, read from their namespaces: the router's address on the segment, each node's NIC and address */
+  machines: { router: string; nodes: Array<{ name: string; nic: string; address: string }> }
+  /** the ReplicaSets / DaemonSets whose pods these are */
+  controllers: Array<{ kind: string; namespace: string; name: string; uid: string }>
+  podObjects: PodObjectReport[]
   /** `kubectl get sp` after the pods started */
   pools: string
+  /** `kubectl get se -A` as printed */
+  endpointsTable: string
+  /** the SpiderEndpoints' names */
+  endpointObjects: string[]
   endpoints: EndpointRow[]
   pods: PodReport[]
   pings: PingReport[]
@@ -79,9 +106,10 @@ export function cniPathFor(stateDir: string, built: boolean): string[] {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+async function until<T>(what: string, signal: AbortSignal, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
+    signal.throwIfAborted()
     const v = await probe().catch(() => undefined)
     if (v !== undefined) return v
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
@@ -113,16 +141,21 @@ export async function runWalkthrough(w: Walkthrough, ctx: RunContext, made: { to
   out(`\n════ ${w.id}: ${w.title}\n     (../shared/reference/seeds/${w.seed})\n`)
   out(`# machines: router ${spec.gateway} (${ctx.prefix}-router) in front of ${outsideAddress}; nodes ${spec.nodes.map((n) => `${n.name} ${w.nic} ${n.address}`).join(', ')} on one switch`)
   if (w.defaultCNI) out(`# default CNI: ${w.defaultCNI.plays}, played by Debian's ptp + host-local (${spec.nodes.map((n, i) => `${n.name} ${podSubnetOf(i)}`).join(', ')})`)
-  const topology = await buildTopology(spec)
+  const topology = await buildTopology(spec, ctx.signal)
   made.topology = topology
+  const machines = await machinesOf(topology)
   const controller = topology.nodes[0]
-  const cp = await startControlPlane({ netns: controller.netns, address: controller.address, dataDir, stateDir: ctx.stateDir })
+  const cp = await startControlPlane({ netns: controller.netns, address: controller.address, dataDir, stateDir: ctx.stateDir, signal: ctx.signal })
   made.controlPlane = cp
   out(`# the local default (spiderpool-ts up) runs on ${controller.name}: https://${controller.address}:6443`)
 
   const show = async (args: string[], input?: string) => {
     out(`$ kubectl ${args.join(' ')}`)
-    const text = await cp.kubectl(args, input)
+    const text = await cp.kubectl(args, input).catch((err: Error & { stdout?: string }) => {
+      // what kubectl did before it failed (the objects of a file it applied); its error is the walkthrough's
+      if (err.stdout) out(err.stdout.replace(/\n$/, ''))
+      throw err
+    })
     out(text.replace(/\n$/, ''))
     return text
   }
@@ -143,7 +176,7 @@ export async function runWalkthrough(w: Walkthrough, ctx: RunContext, made: { to
   }
   for (const file of w.manifests) await show(['apply', '-f', path.join(ctx.examplesDir, file)])
 
-  await until('the SpiderCoordinator to be Synced', async () => {
+  await until('the SpiderCoordinator to be Synced', ctx.signal, async () => {
     const c = await cp.getJson<{ status?: { phase?: string } }>(['get', 'spidercoordinator', 'default'])
     return c.status?.phase === 'Synced' ? true : undefined
   })
@@ -151,7 +184,7 @@ export async function runWalkthrough(w: Walkthrough, ctx: RunContext, made: { to
   const smcs = (await cp.getJson<{ items: KubeObj[] }>(['get', 'spidermultusconfigs', '-A'])).items
   for (const smc of smcs) {
     const { namespace, name } = smc.metadata
-    await until(`the NetworkAttachmentDefinition ${namespace}/${name}`, async () => (await cp.kubectl(['get', 'network-attachment-definitions', '-n', namespace!, name!, '-o', 'name'])) || undefined)
+    await until(`the NetworkAttachmentDefinition ${namespace}/${name}`, ctx.signal, async () => (await cp.kubectl(['get', 'network-attachment-definitions', '-n', namespace!, name!, '-o', 'name'])) || undefined)
     await show(['get', 'network-attachment-definitions', '-n', namespace!, name!, '-o', 'jsonpath={.spec.config}{"\\n"}'])
   }
 
@@ -160,13 +193,15 @@ export async function runWalkthrough(w: Walkthrough, ctx: RunContext, made: { to
   const workloads = (await cp.getJson<{ items: Workload[] }>(['get', 'deployments,daemonsets', '-A'])).items
   const placed = new Map<string, number>()
   const running: Running[] = []
+  const controllers: WalkthroughReport['controllers'] = []
   const create = async (obj: KubeObj) => JSON.parse(await cp.kubectl(['create', '-f', '-', '-o', 'json'], JSON.stringify(obj))) as KubeObj
   for (const wl of workloads) {
     let pods: KubeObj[]
+    const owner = wl.kind === 'Deployment' ? await create(replicaSetOf(wl)) : wl
+    controllers.push({ kind: owner.kind!, namespace: owner.metadata.namespace!, name: owner.metadata.name!, uid: owner.metadata.uid! })
     if (wl.kind === 'Deployment') {
-      const rs = await create(replicaSetOf(wl))
-      out(`# the Deployment controller made ReplicaSet ${rs.metadata.name}; it makes ${wl.spec.replicas ?? 1} pods from the template`)
-      pods = Array.from({ length: wl.spec.replicas ?? 1 }, () => podFromTemplate(rs, (rs.spec as Workload['spec']).template))
+      out(`# the Deployment controller made ReplicaSet ${owner.metadata.name}; it makes ${wl.spec.replicas ?? 1} pods from the template`)
+      pods = Array.from({ length: wl.spec.replicas ?? 1 }, () => podFromTemplate(owner, (owner.spec as Workload['spec']).template))
     } else {
       out(`# the DaemonSet controller makes one pod per node`)
       pods = nodes.map((n) => daemonPodFor(wl, n.metadata.name))
@@ -175,7 +210,10 @@ export async function runWalkthrough(w: Walkthrough, ctx: RunContext, made: { to
       const pod = await create(manifest)
       const { name, namespace, uid, annotations } = pod.metadata as Required<KubeObj['metadata']>
       const nodeName = chooseNode(pod, nodes, placed)
-      await cp.kubectl(['patch', 'pod', '-n', namespace, name, '--type', 'merge', '-p', JSON.stringify({ spec: { nodeName } })])
+      // as kube-scheduler binds: the pods/binding subresource (spec.nodeName of an existing pod cannot be updated)
+      out(`# the scheduler binds ${namespace}/${name} to ${nodeName}`)
+      const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace, uid }, target: { apiVersion: 'v1', kind: 'Node', name: nodeName } }
+      await cp.kubectl(['create', '--raw', `/api/v1/namespaces/${namespace}/pods/${name}/binding`, '-f', '-'], JSON.stringify(binding))
       const node = topology.nodes.find((n) => n.name === nodeName)!
       const sandbox = await topology.addPod(node, namespace, name)
       const attachments = await attachmentsOf(annotations ?? {}, namespace, {
@@ -186,17 +224,25 @@ export async function runWalkthrough(w: Walkthrough, ctx: RunContext, made: { to
       })
       out(`# kubelet on ${nodeName} starts ${namespace}/${name}; Multus: ${attachments.map((a) => `${a.ifName} ← ${a.network} (${a.list.plugins.map((p) => p.type).join(' → ')})`).join(', ')}`)
       running.push({ pod: sandbox, uid, attachments })
-      await addAll(sandbox, uid, attachments, { cniPath: ctx.cniPath })
+      await addAll(sandbox, uid, attachments, { cniPath: ctx.cniPath, signal: ctx.signal })
       const first = firstAddress(attachments[0])
       await cp.kubectl(['annotate', 'pod', '-n', namespace, name, `k8s.v1.cni.cncf.io/network-status=${networkStatus(attachments)}`])
-      await cp.kubectl(['patch', 'pod', '-n', namespace, name, '--subresource=status', '--type', 'merge', '-p', JSON.stringify(runningStatus(pod, first, node.address))])
+      // kubelet patches the status strategically: the scheduler's PodScheduled condition stays
+      await cp.kubectl(['patch', 'pod', '-n', namespace, name, '--subresource=status', '--type', 'strategic', '-p', JSON.stringify(runningStatus(pod, first, node.address))])
     }
   }
 
   await show(['get', 'pods', '-A', '-o', 'wide'])
+  const podObjects = (await cp.getJson<{ items: KubeObj[] }>(['get', 'pods', '-A'])).items.map((p) => ({
+    namespace: p.metadata.namespace!,
+    name: p.metadata.name!,
+    ...(p.metadata.generateName ? { generateName: p.metadata.generateName } : {}),
+    ownerReferences: (p.metadata.ownerReferences ?? []) as PodObjectReport['ownerReferences'],
+  }))
   const pools = await show(['get', 'sp'])
-  await show(['get', 'se', '-A'])
-  const endpoints = (await cp.getJson<{ items: Array<{ metadata: { name: string }; status?: { current?: { node?: string; ips?: Array<Record<string, string>> } } }> }>(['get', 'se', '-A'])).items.flatMap((e) =>
+  const endpointsTable = (await show(['get', 'se', '-A'])).replace(/\n$/, '')
+  const endpointItems = (await cp.getJson<{ items: Array<{ metadata: { name: string }; status?: { current?: { node?: string; ips?: Array<Record<string, string>> } } }> }>(['get', 'se', '-A'])).items
+  const endpoints = endpointItems.flatMap((e) =>
     (e.status?.current?.ips ?? []).map((nic) => ({ name: e.metadata.name, interface: nic.interface, ipv4Pool: nic.ipv4Pool ?? '', ipv4: nic.ipv4 ?? '', node: e.status?.current?.node ?? '' })),
   )
 
@@ -208,6 +254,9 @@ export async function runWalkthrough(w: Walkthrough, ctx: RunContext, made: { to
       const text = await inNetns(r.pod.netnsName, ...(args as [string, ...string[]]))
       out(text.replace(/\n$/, ''))
     }
+    // a pod's links are fresh: their IPv6 link-local addresses are still in duplicate address
+    // detection (`tentative`) for about a second; wait for it (at most 2 s) as one looking a bit later would
+    await dadDone(r.pod.netnsName, 2_000)
     await inPod('ip', 'a')
     await inPod('ip', 'rule')
     await inPod('ip', 'route')
@@ -230,12 +279,12 @@ export async function runWalkthrough(w: Walkthrough, ctx: RunContext, made: { to
     pods.push(report)
   }
 
-  const pings = await runPings(w, pods, out)
+  const pings = await runPings(w, pods, out, ctx.signal)
 
   // deleting the workload: the pods go, kubelet runs CNI DEL, which releases their addresses
   for (const wl of workloads) await show(['delete', wl.kind.toLowerCase(), '-n', wl.metadata.namespace!, wl.metadata.name!])
   for (const r of running) {
-    await until(`pod ${r.pod.name} to be deleted`, async () => ((await cp.kubectl(['get', 'pod', '-n', r.pod.namespace, r.pod.name, '--ignore-not-found', '-o', 'name'])).trim() ? undefined : true))
+    await until(`pod ${r.pod.name} to be deleted`, ctx.signal, async () => ((await cp.kubectl(['get', 'pod', '-n', r.pod.namespace, r.pod.name, '--ignore-not-found', '-o', 'name'])).trim() ? undefined : true))
     await delAll(r.pod, r.uid, r.attachments, { cniPath: ctx.cniPath })
     await topology.removePod(r.pod)
   }
@@ -245,7 +294,20 @@ export async function runWalkthrough(w: Walkthrough, ctx: RunContext, made: { to
     (await cp.getJson<{ items: Array<{ metadata: { name: string }; status?: { allocatedIPCount?: number } }> }>(['get', 'sp'])).items.map((p) => [p.metadata.name, p.status?.allocatedIPCount ?? 0]),
   )
   writeFileSync(path.join(dataDir, 'report.json'), JSON.stringify({ pods, endpoints, pings }, null, 2))
-  return { id: w.id, pools, endpoints, pods, pings, allocatedAfterDelete }
+  return { id: w.id, machines, controllers, podObjects, pools, endpointsTable, endpointObjects: endpointItems.map((e) => e.metadata.name), endpoints, pods, pings, allocatedAfterDelete }
+}
+
+/** The router's address on the segment and each node's NIC, as the namespaces hold them. */
+async function machinesOf(topology: Topology): Promise<WalkthroughReport['machines']> {
+  const addresses = async (netns: string) =>
+    (JSON.parse(await ip('-n', netns, '-4', '-json', 'addr', 'show')) as Array<{ ifname: string; addr_info: Array<{ local: string }> }>).flatMap((l) => l.addr_info.map((a) => ({ ifname: l.ifname, local: a.local })))
+  const router = (await addresses(topology.router)).find((a) => a.ifname === 'eth0')?.local ?? ''
+  const nodes = []
+  for (const n of topology.nodes) {
+    const nic = (await addresses(n.netns)).find((a) => a.local === n.address)
+    nodes.push({ name: n.name, nic: nic?.ifname ?? '', address: nic?.local ?? '' })
+  }
+  return { router, nodes }
 }
 
 /** What kubelet reports once the sandbox is up and the containers run (no images are pulled here). */
@@ -260,35 +322,40 @@ function firstAddress(a: Attachment): string {
 }
 
 /** Pod to pod across the nodes (underlay, and overlay where there is a default CNI), pod to its node, pod to the outside address. */
-async function runPings(w: Walkthrough, pods: PodReport[], out: (t: string) => void): Promise<PingReport[]> {
+async function runPings(w: Walkthrough, pods: PodReport[], out: (t: string) => void, signal: AbortSignal): Promise<PingReport[]> {
   const onController = pods.find((p) => p.node === 'controller')
   const onWorker = pods.find((p) => p.node !== 'controller')
   if (!onController || !onWorker) throw new Error('the pings need a pod on each node')
   const underlayNic = w.defaultCNI ? 'net1' : 'eth0'
   const addr = (p: PodReport, nic: string) => p.interfaces.find((i) => i.ifName === nic)!.address
-  const plan: Array<{ from: PodReport; to: string; target: string }> = [
-    { from: onController, to: `${onWorker.name} ${underlayNic} (${onWorker.node})`, target: addr(onWorker, underlayNic) },
-    { from: onWorker, to: `${onController.name} ${underlayNic} (${onController.node})`, target: addr(onController, underlayNic) },
-    ...(w.defaultCNI ? [{ from: onController, to: `${onWorker.name} eth0 (${onWorker.node}, ${w.defaultCNI.plays})`, target: addr(onWorker, 'eth0') }] : []),
-    { from: onController, to: `its node ${onController.node}`, target: onController.nodeAddress },
-    { from: onWorker, to: `its node ${onWorker.node}`, target: onWorker.nodeAddress },
-    { from: onController, to: 'the outside, behind the router', target: outsideAddress },
-    { from: onWorker, to: 'the outside, behind the router', target: outsideAddress },
+  const plan: Array<{ from: PodReport; peer: string; kind: PingReport['kind']; to: string; target: string }> = [
+    { from: onController, peer: onWorker.name, kind: 'underlay', to: `${onWorker.name} ${underlayNic} (${onWorker.node})`, target: addr(onWorker, underlayNic) },
+    { from: onWorker, peer: onController.name, kind: 'underlay', to: `${onController.name} ${underlayNic} (${onController.node})`, target: addr(onController, underlayNic) },
+    ...(w.defaultCNI
+      ? [{ from: onController, peer: onWorker.name, kind: 'overlay' as const, to: `${onWorker.name} eth0 (${onWorker.node}, ${w.defaultCNI.plays})`, target: addr(onWorker, 'eth0') }]
+      : []),
+    { from: onController, peer: onController.node, kind: 'node', to: `its node ${onController.node}`, target: onController.nodeAddress },
+    { from: onWorker, peer: onWorker.node, kind: 'node', to: `its node ${onWorker.node}`, target: onWorker.nodeAddress },
+    { from: onController, peer: outsideAddress, kind: 'outside', to: 'the outside, behind the router', target: outsideAddress },
+    { from: onWorker, peer: outsideAddress, kind: 'outside', to: 'the outside, behind the router', target: outsideAddress },
   ]
   out('\n# pings')
   const reports: PingReport[] = []
   for (const p of plan) {
-    out(`~# kubectl exec ${p.from.name} -- ping -c 2 ${p.target}        # → ${p.to}`)
+    // quick pings (5 per second, a second's wait for an answer), printed as they run
+    const ping = ['ping', '-n', '-c', '2', '-i', '0.2', '-W', '1', p.target]
+    out(`~# kubectl exec ${p.from.name} -- ${ping.join(' ')}        # → ${p.to}`)
     let ok = true
     let text: string
     try {
-      text = await sh('ip', ['netns', 'exec', p.from.netns, 'ping', '-n', '-c', '2', '-i', '0.2', '-W', '1', p.target], { timeoutMs: 10_000 })
+      text = await sh('ip', ['netns', 'exec', p.from.netns, ...ping], { timeoutMs: 10_000, signal })
     } catch (err) {
+      signal.throwIfAborted()
       ok = false
       text = (err as { stdout?: string }).stdout || (err as Error).message
     }
     out(text.replace(/\n$/, ''))
-    reports.push({ from: p.from.name, to: p.to, target: p.target, ok })
+    reports.push({ from: p.from.name, peer: p.peer, kind: p.kind, to: p.to, target: p.target, ok })
   }
   return reports
 }

@@ -3,7 +3,8 @@
 // its NIC (`ens192`, or `eth0` in the macvlan-only walkthrough) plugged into the switch. Namespaces
 // cannot nest, so a pod is a namespace `<prefix>-<node>-<pod>` whose host-side links live in its
 // node's namespace, as on a real node. Every namespace name starts with `<prefix>-`, which is
-// how a later run finds what an interrupted one left.
+// how a later run finds what an interrupted one left. Once `signal` is aborted no namespace is made
+// any more, so that what the run tears down afterwards is all there is.
 import { randomBytes } from 'node:crypto'
 import { inNetns, ip, settled } from './shell.ts'
 
@@ -56,9 +57,10 @@ export interface Topology {
 
 const prefixLength = (cidr: string) => cidr.split('/')[1]
 
-export async function buildTopology(spec: TopologySpec): Promise<Topology> {
+export async function buildTopology(spec: TopologySpec, signal?: AbortSignal): Promise<Topology> {
   const created: string[] = []
   const addNetns = async (name: string) => {
+    signal?.throwIfAborted()
     await ip('netns', 'add', name)
     created.push(name)
     await ip('-n', name, 'link', 'set', 'lo', 'up')

@@ -1,20 +1,25 @@
 // The demo run non-interactively: all four walkthroughs, then their route tables against
 // expected/pod-routes.md (and the complete tables of spec §B.11 / §B.12), modulo addresses; the
-// SpiderEndpoint rows; the pings; the addresses released on delete; nothing left on the machine.
-import { existsSync, readFileSync } from 'node:fs'
+// SpiderEndpoint rows; the pods as the controllers and the scheduler make them; the machines as the
+// manifests assume them; the pings; the addresses released on delete; nothing left on the machine.
+import { readFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t, { type Test } from 'tap'
+import { parseAllDocuments } from 'yaml'
 import { namespacesOf } from '../../demo/cleanup.ts'
 import { startDemo } from '../../demo/demo.ts'
-import { defaultExamplesDir, type PodReport, type WalkthroughReport } from '../../demo/run.ts'
-import { missingRequirements } from '../../demo/shell.ts'
+import { defaultExamplesDir, type EndpointRow, type PodReport, type WalkthroughReport } from '../../demo/run.ts'
+import { outsideAddress, walkthroughs } from '../../demo/walkthroughs.ts'
+import { demoRequirements } from './requirements.ts'
 
-const missing = missingRequirements(['ip', 'ping', 'kubectl', 'sysctl', 'nsenter']) ?? (existsSync('/usr/lib/cni/macvlan') ? undefined : "Debian's containernetworking-plugins are not in /usr/lib/cni")
+const { skip, fail } = demoRequirements()
 // four clusters one after the other: about a minute on an idle machine, more on a busy CI runner
 t.setTimeout(360_000)
-if (missing) t.plan(0, `the demo needs root, iproute2, ping, kubectl and containernetworking-plugins: ${missing}`)
+// as root with the CNI plugins (what .ci/run installs), a missing program fails rather than skips unnoticed
+if (fail) t.fail(`the demo cannot run: ${fail}`)
+else if (skip) t.plan(0, `the demo needs root, iproute2, ping, kubectl and containernetworking-plugins: ${skip}`)
 // one subtest holds the whole run: assertions made after the 30 s walkthroughs, straight on the root
 // test, came after tap had ended it on its own, and the subtests of the tables were never run
 else t.test('the demo, non-interactively: every walkthrough', (t) => main(t))
@@ -55,6 +60,25 @@ function contains(ours: string[], printed: string, addresses: Record<string, str
   return ours.some((l) => candidates.includes(shortened(l)) || candidates.includes(l))
 }
 
+/** The rows of a printed `kubectl get se -A`, cut at the header's column starts (empty cells stay empty). */
+function printedEndpoints(table: string): EndpointRow[] {
+  const [header, ...rows] = table.split('\n')
+  const starts = [...header.matchAll(/\S+/g)].map((m) => ({ name: m[0], at: m.index! }))
+  const cell = (row: string, name: string) => {
+    const i = starts.findIndex((s) => s.name === name)
+    return row.slice(starts[i].at, starts[i + 1]?.at ?? row.length).trim()
+  }
+  return rows.map((row) => ({ name: cell(row, 'NAME'), interface: cell(row, 'INTERFACE'), ipv4Pool: cell(row, 'IPV4POOL'), ipv4: cell(row, 'IPV4'), node: cell(row, 'NODE') }))
+}
+
+/** The objects of a walkthrough's example manifest. */
+function manifestObjects(id: string): any[] {
+  const file = walkthroughs.find((w) => w.id === id)!.manifests.at(-1)!
+  return parseAllDocuments(readFileSync(path.join(defaultExamplesDir, file), 'utf8')).map((d) => d.toJS())
+}
+
+const byKey = <T>(rows: T[]) => rows.map((r) => JSON.stringify(r)).sort()
+
 async function main(t: Test) {
   const prefix = `spdt${randomBytes(2).toString('hex')}`
   const output: string[] = []
@@ -73,16 +97,18 @@ async function main(t: Test) {
     return { e: nic(p, 'eth0').address, g, m: nic(p, 'net1').address, n: p.nodeAddress, podSubnet: g.replace(/\.1$/, '.0/24') }
   }
 
+  const text = output.join('\n')
   t.test('the output shows what the walkthroughs print', async (t) => {
-    const text = output.join('\n')
     for (const s of ['$ kubectl get sp', '$ kubectl get se -A', '/ # ip a', '/ # ip rule', '/ # ip route', '/ # ip route show table 101', 'ping statistics', 'INTERFACE   IPV4POOL']) t.ok(text.includes(s), s)
+    t.notMatch(text, /tentative/, 'no IPv6 address is printed while still in duplicate address detection')
+    t.notMatch(text, /kubectl patch pod \S+ .*nodeName/, 'pods are not placed by patching spec.nodeName')
   })
 
   const expectations = [
-    { id: 'calico-overlay', nic: 'net1', pool: '10-6-v4', range: /^10\.6\.212\.(1\d\d|200)\/16$/ },
-    { id: 'cilium-overlay', nic: 'net1', pool: '10-6-v4', range: /^10\.6\.212\.2([0-3]\d|40)\/16$/ },
-    { id: 'macvlan-underlay', nic: 'eth0', pool: 'ippool-test', range: /^172\.18\.30\.(13[1-9]|140)\/16$/ },
-    { id: 'cilium-kpr-underlay', nic: 'eth0', pool: 'v4-pool', range: /^172\.81\.0\.1([01]\d|20)\/16$/ },
+    { id: 'calico-overlay', nic: 'net1', pool: '10-6-v4', range: /^10\.6\.212\.(1\d\d|200)\/16$/, owner: 'ReplicaSet', workload: 'nginx' },
+    { id: 'cilium-overlay', nic: 'net1', pool: '10-6-v4', range: /^10\.6\.212\.2([0-3]\d|40)\/16$/, owner: 'ReplicaSet', workload: 'nginx' },
+    { id: 'macvlan-underlay', nic: 'eth0', pool: 'ippool-test', range: /^172\.18\.30\.(13[1-9]|140)\/16$/, owner: 'ReplicaSet', workload: 'test-app' },
+    { id: 'cilium-kpr-underlay', nic: 'eth0', pool: 'v4-pool', range: /^172\.81\.0\.1([01]\d|20)\/16$/, owner: 'DaemonSet', workload: 'ipvlan' },
   ]
   for (const e of expectations) {
     t.test(`${e.id}: one SpiderEndpoint row per pod (NIC, pool, IP from the pool, node), every ping answered, the addresses released on delete`, async (t) => {
@@ -95,10 +121,62 @@ async function main(t: Test) {
         t.match(rows[0], { interface: e.nic, ipv4Pool: e.pool, ipv4: e.range, node: p.node })
         t.equal(rows[0].ipv4.split('/')[0], nic(p, e.nic).address, 'the address the pod got')
       }
-      t.ok(r.pings.length >= 6)
+      t.strictSame(r.endpointObjects.slice().sort(), r.pods.map((p) => p.name).sort(), 'one SpiderEndpoint per pod, named after it')
+      t.strictSame(byKey(printedEndpoints(r.endpointsTable)), byKey(r.endpoints), 'the printed kubectl get se rows are the SpiderEndpoints')
+      t.ok(text.includes(`$ kubectl get se -A\n${r.endpointsTable}\n`), 'that table is the one printed')
       for (const p of r.pings) t.ok(p.ok, `${p.from} → ${p.to} (${p.target})`)
       t.ok(Object.values(r.allocatedAfterDelete).every((n) => n === 0), 'nothing stays allocated once the pods are gone')
       t.match(r.pools, new RegExp(`${e.pool}\\s+4\\s+\\S+\\s+2\\s`), 'kubectl get sp counts the two pods')
+    })
+
+    t.test(`${e.id}: the pods as the ${e.owner} controller and the scheduler make them`, async (t) => {
+      const r = report(e.id)
+      t.equal(r.controllers.length, 1)
+      const owner = r.controllers[0]
+      t.match(owner, { kind: e.owner, namespace: 'default', name: e.owner === 'ReplicaSet' ? new RegExp(`^${e.workload}-[bcdfghjklmnpqrstvwxz2456789]+$`) : e.workload })
+      t.strictSame(r.podObjects.map((p) => p.name).sort(), r.pods.map((p) => p.name).sort(), 'the pods the API holds are the ones started')
+      for (const p of r.podObjects) {
+        t.match(p.name, new RegExp(`^${owner.name}-[bcdfghjklmnpqrstvwxz2456789]{5}$`), `${p.name}: named by the API server from generateName`)
+        t.equal(p.generateName, `${owner.name}-`)
+        t.strictSame(p.ownerReferences, [{ apiVersion: 'apps/v1', kind: e.owner, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: true }], `${p.name}: owned by its ${e.owner}`)
+        const node = r.pods.find((x) => x.name === p.name)!.node
+        t.ok(text.includes(`# the scheduler binds default/${p.name} to ${node}\n# kubelet on ${node} starts default/${p.name};`), `${p.name}: bound to ${node}, then started there`)
+      }
+    })
+
+    t.test(`${e.id}: the machines are the ones the manifests name: the router is the pool's gateway, the nodes' NIC the macvlan master`, async (t) => {
+      const r = report(e.id)
+      const objects = manifestObjects(e.id)
+      const pool = objects.find((o) => o.kind === 'SpiderIPPool' && o.metadata.name === e.pool)
+      const smc = objects.find((o) => o.kind === 'SpiderMultusConfig')
+      t.equal(r.machines.router, pool.spec.gateway, `the router's address is ${e.pool}'s gateway`)
+      t.strictSame(
+        r.machines.nodes.map((n) => n.name),
+        ['controller', 'worker01'],
+      )
+      for (const n of r.machines.nodes) {
+        t.equal(n.nic, smc.spec.macvlan.master[0], `${n.name}'s NIC is the SpiderMultusConfig's master`)
+        t.equal(n.address, r.pods.find((p) => p.node === n.name)!.nodeAddress)
+      }
+    })
+
+    t.test(`${e.id}: the ping plan: each pod pings the other node's pod${e.nic === 'net1' ? ' (net1 both ways, eth0 once)' : ''}, its own node and ${outsideAddress}`, async (t) => {
+      const r = report(e.id)
+      const onController = r.pods.find((p) => p.node === 'controller')!
+      const onWorker = r.pods.find((p) => p.node === 'worker01')!
+      const expected = [
+        { from: onController.name, peer: onWorker.name, kind: 'underlay', target: nic(onWorker, e.nic).address },
+        { from: onWorker.name, peer: onController.name, kind: 'underlay', target: nic(onController, e.nic).address },
+        ...(e.nic === 'net1' ? [{ from: onController.name, peer: onWorker.name, kind: 'overlay', target: nic(onWorker, 'eth0').address }] : []),
+        { from: onController.name, peer: 'controller', kind: 'node', target: onController.nodeAddress },
+        { from: onWorker.name, peer: 'worker01', kind: 'node', target: onWorker.nodeAddress },
+        { from: onController.name, peer: outsideAddress, kind: 'outside', target: outsideAddress },
+        { from: onWorker.name, peer: outsideAddress, kind: 'outside', target: outsideAddress },
+      ]
+      t.strictSame(byKey(r.pings.map(({ from, peer, kind, target }) => ({ from, peer, kind, target }))), byKey(expected))
+      for (const p of r.pings) {
+        t.ok(text.includes(`~# kubectl exec ${p.from} -- ping -n -c 2 -i 0.2 -W 1 ${p.target}        # → ${p.to}\n`), `printed with the flags it runs with: ${p.from} → ${p.target}`)
+      }
     })
   }
 
