@@ -4,13 +4,13 @@
 // would wait for ever. So the webhook configurations go first (the mutating webhook puts the
 // finalizer back on every update, and a webhook without its server refuses the deletions), then
 // the finalizer leaves every object; other finalizers stay. It runs again without harm.
-import { ApiError, isNotFound } from '../kube/errors.ts'
+import { isNotFound } from '../kube/errors.ts'
 import { resources, type Resource } from '../kube/resources.ts'
 import { retryOnConflict } from '../kube/retry.ts'
 import type { Store } from '../kube/store.ts'
 import type { KubeObject } from '../schemas/meta.ts'
 import { spiderpoolFinalizer } from '../webhooks/common/keys.ts'
-import { notReadyReason } from './init.ts'
+import { StepFailed, untilAnswered } from './until-answered.ts'
 
 export interface CleanOptions {
   mutatingWebhookConfiguration: string
@@ -24,24 +24,12 @@ export interface CleanOutcome {
   outcome: 'deleted' | 'finalizer removed'
 }
 
-/** A refusal, or the deadline passed: the message says what and why. */
-class CleanError extends Error {}
-
 /** The finalizer is still there after our write: a webhook configuration the API server has not dropped yet put it back. */
 class FinalizerPutBack extends Error {}
 
-const reasonToWait = (err: unknown) => (err instanceof FinalizerPutBack ? err.message : notReadyReason(err))
-
-// as init: waits after "not ready" answers, doubled each time, up to the cap
-const firstWaitMs = 500
-const maxWaitMs = 10_000
-const lastTryMs = 1_000
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
 /**
  * Deletes the webhook configurations, then removes our finalizer from every object of the kinds we
- * finalize. Resolves with what it changed (empty: nothing to do); throws CleanError on a refusal or
+ * finalize. Resolves with what it changed (empty: nothing to do); throws StepFailed on a refusal or
  * when timeoutMs has passed, after trying every kind.
  */
 export async function cleanUp(store: Store, o: CleanOptions): Promise<CleanOutcome[]> {
@@ -55,31 +43,12 @@ export async function cleanUp(store: Store, o: CleanOptions): Promise<CleanOutco
     outcomes.push(done)
   }
 
-  /** Runs a step until it answers, waiting out "not ready" as init does; a step done again skips what is done. */
-  const untilAnswered = async (label: string, step: (timeoutMs: number) => Promise<void>): Promise<void> => {
-    let wait = firstWaitMs
-    for (let attempt = 1; ; attempt++) {
-      const callTimeoutMs = Math.max(lastTryMs, Math.min(30_000, deadline - Date.now()))
-      try {
-        await step(callTimeoutMs)
-        return
-      } catch (err) {
-        const reason = reasonToWait(err)
-        if (reason === undefined) throw new CleanError(`${label} was refused: ${refusalText(err)}`, { cause: err })
-        const left = deadline - Date.now()
-        if (left <= 0) throw new CleanError(`${label} did not finish within ${Math.round(o.timeoutMs / 1000)} s (${attempt} attempts); last answer: ${reason}`, { cause: err })
-        const retryAfterMs = err instanceof ApiError && err.details?.retryAfterSeconds ? err.details.retryAfterSeconds * 1000 : 0
-        const pause = Math.min(left, Math.max(wait, retryAfterMs))
-        log(`${label}: not ready (${reason}); trying again in ${(pause / 1000).toFixed(1)} s`)
-        await sleep(pause)
-        wait = Math.min(wait * 2, maxWaitMs)
-      }
-    }
-  }
+  // a step done again skips what is done; a finalizer put back is waited out like "not ready"
+  const retry = { deadline, timeoutMs: o.timeoutMs, unfinished: 'did not finish', log, waitReason: (err: unknown) => (err instanceof FinalizerPutBack ? err.message : undefined) }
 
   // a failure here stops everything: with the mutating webhook still called, the finalizer would come back
-  await untilAnswered(`MutatingWebhookConfiguration "${o.mutatingWebhookConfiguration}"`, (ms) => deleteIfPresent(store, resources.mutatingWebhookConfigurations, o.mutatingWebhookConfiguration, ms, note))
-  await untilAnswered(`ValidatingWebhookConfiguration "${o.validatingWebhookConfiguration}"`, (ms) => deleteIfPresent(store, resources.validatingWebhookConfigurations, o.validatingWebhookConfiguration, ms, note))
+  await untilAnswered(`MutatingWebhookConfiguration "${o.mutatingWebhookConfiguration}"`, (ms) => deleteIfPresent(store, resources.mutatingWebhookConfigurations, o.mutatingWebhookConfiguration, ms, note), retry)
+  await untilAnswered(`ValidatingWebhookConfiguration "${o.validatingWebhookConfiguration}"`, (ms) => deleteIfPresent(store, resources.validatingWebhookConfigurations, o.validatingWebhookConfiguration, ms, note), retry)
 
   // every kind that gets the finalizer: the webhooks' defaulting (pools, subnets, coordinators), the CNI (endpoints)
   const kinds = [
@@ -92,13 +61,13 @@ export async function cleanUp(store: Store, o: CleanOptions): Promise<CleanOutco
   const failures: string[] = []
   for (const { label, release } of kinds) {
     try {
-      await untilAnswered(label, release)
+      await untilAnswered(label, release, retry)
     } catch (err) {
-      if (!(err instanceof CleanError)) throw err
+      if (!(err instanceof StepFailed)) throw err
       failures.push(err.message)
     }
   }
-  if (failures.length > 0) throw new CleanError(failures.join('; '))
+  if (failures.length > 0) throw new StepFailed(failures.join('; '))
   return outcomes
 }
 
@@ -159,8 +128,4 @@ async function release<T extends KubeObject>(store: Store, resource: Resource<T>
     return true
   })
   return value
-}
-
-function refusalText(err: unknown): string {
-  return err instanceof ApiError ? `${err.code} ${err.reason}: ${err.status.message ?? ''}` : ((err as Error).message ?? String(err))
 }
