@@ -8,7 +8,7 @@
 
 export { ensureServingCertificate } from './ensure.ts'
 export type { ServingCertificate, ServingCertificateOptions } from './ensure.ts'
-export { startCertificateRenewal, watchCertificateFiles } from './renewal.ts'
+export { isWholePair, pairFingerprint, startCertificateRenewal, watchCertificateFiles } from './renewal.ts'
 export type { CertificateRenewalOptions, CertificateWatchOptions, ServingPair } from './renewal.ts'
 export { serviceDnsNames } from './generate.ts'
 export { certificateFileNames } from './store.ts'

@@ -107,15 +107,24 @@ export function watchCertificateFiles(
   }
 }
 
+/** Whether the certificate and the key are there and belong together: not a replacement still half written. */
+export function isWholePair<T extends { certPem?: string; keyPem?: string }>(files: T): files is T & { certPem: string; keyPem: string } {
+  if (files.certPem === undefined || files.keyPem === undefined) return false
+  try {
+    return new X509Certificate(files.certPem).checkPrivateKey(createPrivateKey(files.keyPem))
+  } catch {
+    return false
+  }
+}
+
+/** Tells one pair from another: the certificate and the key, hashed together. */
+export const pairFingerprint = (pair: { certPem: string; keyPem: string }): string =>
+  createHash('sha256').update(pair.certPem).update('\0').update(pair.keyPem).digest('hex')
+
 // A certificate without its matching key is a replacement still half written: wait for the next event.
 function currentPair(dir: string): { pair: ServingPair; fingerprint: string } | undefined {
-  const { caPem, certPem, keyPem } = readCertificateFiles(dir)
-  if (certPem === undefined || keyPem === undefined) return undefined
-  try {
-    if (!new X509Certificate(certPem).checkPrivateKey(createPrivateKey(keyPem))) return undefined
-  } catch {
-    return undefined
-  }
-  const fingerprint = createHash('sha256').update(certPem).update('\0').update(keyPem).digest('hex')
-  return { pair: caPem === undefined ? { certPem, keyPem } : { certPem, keyPem, caPem }, fingerprint }
+  const files = readCertificateFiles(dir)
+  if (!isWholePair(files)) return undefined
+  const { caPem, certPem, keyPem } = files
+  return { pair: caPem === undefined ? { certPem, keyPem } : { certPem, keyPem, caPem }, fingerprint: pairFingerprint(files) }
 }

@@ -4,13 +4,14 @@
 // `secret`: a Secret shared by every replica; each replica checks it periodically, issues a new pair
 // when it is missing, expiring or for other names (one write wins), reloads a pair another replica
 // wrote, and puts the CA into the webhook configurations.
-import { createHash, createPrivateKey, X509Certificate } from 'node:crypto'
 import { join } from 'node:path'
 import {
   checkIssuedPair,
   ensureServingCertificate,
   isIssuedElsewhere,
+  isWholePair,
   issueCertificateFiles,
+  pairFingerprint,
   servingCertificateOf,
   startCertificateRenewal,
   watchCertificateFiles,
@@ -70,8 +71,6 @@ export interface ServingCertificateKeeper {
   start(): void
   stop(): void
 }
-
-const fingerprint = (pair: { certPem: string; keyPem: string }) => createHash('sha256').update(pair.certPem).update('\0').update(pair.keyPem).digest('hex')
 
 export function keepServingCertificate(o: ServingCertificateOptions): ServingCertificateKeeper {
   if (o.source.kind === 'secret') return keepSecret(o, o.source)
@@ -162,8 +161,8 @@ function keepFilesIssuedElsewhere(o: ServingCertificateOptions, source: Extract<
   }
   const consider = (files: CertificateFiles, why: string): void => {
     if (stopped) return
-    const id = fingerprint({ certPem: files.certPem ?? '', keyPem: files.keyPem ?? '' })
-    const served = current !== undefined && fingerprint(current) === id
+    const id = pairFingerprint({ certPem: files.certPem ?? '', keyPem: files.keyPem ?? '' })
+    const served = current !== undefined && pairFingerprint(current) === id
     const report = checkIssuedPair(files, { service: o.service, namespace: o.namespace, now: o.now?.() ?? new Date() })
     if (!report.pair) {
       const what = served
@@ -185,7 +184,7 @@ function keepFilesIssuedElsewhere(o: ServingCertificateOptions, source: Extract<
   // missed; one half written (a certificate without its key, by a writer less careful than kubelet) waits
   const lookAtDir = (): void => {
     const files = read()
-    if (files && (!current || isWhole(files))) consider(files, 'serving certificate files replaced')
+    if (files && (!current || isWholePair(files))) consider(files, 'serving certificate files replaced')
   }
   const check = (): void => {
     // the pair served too, for what time does to it
@@ -223,14 +222,6 @@ function keepFilesIssuedElsewhere(o: ServingCertificateOptions, source: Extract<
   }
 }
 
-function isWhole(files: CertificateFiles): boolean {
-  try {
-    return files.certPem !== undefined && files.keyPem !== undefined && new X509Certificate(files.certPem).checkPrivateKey(createPrivateKey(files.keyPem))
-  } catch {
-    return false
-  }
-}
-
 function keepSecret(o: ServingCertificateOptions, source: Extract<CertificateSource, { kind: 'secret' }>): ServingCertificateKeeper {
   const checkEveryMs = source.checkEveryMs ?? 10_000
   const names = { service: o.service, namespace: o.namespace, dnsNames: o.dnsNames, ipAddresses: o.ipAddresses }
@@ -250,7 +241,7 @@ function keepSecret(o: ServingCertificateOptions, source: Extract<CertificateSou
     })
     if (stopped) return
     const files: ServingFiles = outcome.files
-    const seen = fingerprint(files)
+    const seen = pairFingerprint(files)
     if (seen !== servedFingerprint) {
       const first = servedFingerprint === undefined
       servedFingerprint = seen
