@@ -2,11 +2,9 @@
 // kubectl asks for the aggregated format first and falls back to these when the answer is plain JSON.
 import { apiVersionOf, groupVersions, type Resource } from './resources.ts'
 
-const writeVerbs = ['create', 'delete', 'deletecollection', 'patch', 'update']
-const readVerbs = ['get', 'list', 'watch']
+const verbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']
 
 function apiResources(r: Resource): object[] {
-  const verbs = r.readOnly ? readVerbs : [...writeVerbs, ...readVerbs].sort()
   const main = {
     name: r.plural,
     singularName: r.singular,
@@ -19,7 +17,7 @@ function apiResources(r: Resource): object[] {
   // kube-scheduler's pods/binding (binding.ts): a Binding, created only
   const binding = r.group === '' && r.plural === 'pods' ? [{ name: 'pods/binding', singularName: '', namespaced: true, kind: 'Binding', verbs: ['create'] }] : []
   if (!r.hasStatus) return [main, ...binding]
-  const status = { name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: r.readOnly ? ['get'] : ['get', 'patch', 'update'] }
+  const status = { name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] }
   return [main, ...binding, status]
 }
 

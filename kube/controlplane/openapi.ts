@@ -35,12 +35,6 @@ function operations(r: Resource): Record<string, object> {
     get: op('list', ['labelSelector', 'fieldSelector', 'limit', 'continue', 'resourceVersion', 'watch', 'timeoutSeconds']),
     post: op('post', writeParameters, { requestBody: json(ref) }),
   }
-  if (r.readOnly) {
-    delete item.put
-    delete item.patch
-    delete item.delete
-    delete collection.post
-  }
   const base = r.group === '' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`
   const scope = r.namespaced ? `${base}/namespaces/{namespace}/${r.plural}` : `${base}/${r.plural}`
   const scopeParameters = r.namespaced ? [pathParameter('namespace')] : []
@@ -48,7 +42,7 @@ function operations(r: Resource): Record<string, object> {
     [scope]: { ...collection, parameters: scopeParameters },
     [`${scope}/{name}`]: { ...item, parameters: [...scopeParameters, pathParameter('name')] },
   }
-  if (r.hasStatus && !r.readOnly) {
+  if (r.hasStatus) {
     paths[`${scope}/{name}/status`] = {
       get: op('get', []),
       put: op('put', writeParameters, { requestBody: json(ref) }),

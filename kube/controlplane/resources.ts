@@ -17,8 +17,6 @@ export interface Resource {
   readonly custom: boolean
   /** `metadata.generation` counts spec changes. */
   readonly hasGeneration: boolean
-  /** Served but not writable through the API (none now: the CRDs of our own kinds are refused by name). */
-  readonly readOnly: boolean
   readonly schema?: OpenAPISchema
   /** additionalPrinterColumns of a CRD (custom resources only). */
   readonly printerColumns: readonly PrinterColumn[]
@@ -41,7 +39,6 @@ interface BuiltinRow {
   categories?: string[]
   hasStatus?: boolean
   hasGeneration?: boolean
-  readOnly?: boolean
   fieldSelectors?: string[]
 }
 
@@ -58,7 +55,6 @@ function builtin(row: BuiltinRow): Resource {
     hasStatus: row.hasStatus ?? false,
     custom: false,
     hasGeneration: row.hasGeneration ?? false,
-    readOnly: row.readOnly ?? false,
     printerColumns: [],
     fieldSelectors: row.fieldSelectors ?? [],
   }
@@ -125,8 +121,7 @@ const builtins: Resource[] = [
     categories: ['api-extensions'],
     hasStatus: true,
     hasGeneration: true,
-    // those of our kinds stay read-only (server.ts); others can be created, and their kinds are served (served.ts)
-    readOnly: false,
+    // those of our kinds are refused writes (server.ts); others can be created, and their kinds are served (served.ts)
   }),
 ]
 
@@ -142,7 +137,6 @@ const customs: Resource[] = (kinds as readonly KindEntry[]).map((k) => ({
   hasStatus: 'status' in k.crd.subresources,
   custom: true,
   hasGeneration: true,
-  readOnly: false,
   schema: k.schema,
   printerColumns: k.crd.additionalPrinterColumns,
   fieldSelectors: [],

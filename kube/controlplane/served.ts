@@ -32,7 +32,6 @@ export const serviceCIDRResource = (version: 'v1' | 'v1beta1'): Resource => ({
   hasStatus: true,
   custom: false,
   hasGeneration: false,
-  readOnly: false,
   printerColumns: [],
   fieldSelectors: [],
 })
@@ -99,7 +98,6 @@ export function resourceOfCRD(crd: StoredObject): Resource | undefined {
       hasStatus: version.subresources?.status !== undefined && version.subresources?.status !== null,
       custom: true,
       hasGeneration: true,
-      readOnly: false,
       schema: version.schema?.openAPIV3Schema as OpenAPISchema | undefined,
       printerColumns: Array.isArray(version.additionalPrinterColumns) ? (version.additionalPrinterColumns as PrinterColumn[]) : [],
       fieldSelectors: [],

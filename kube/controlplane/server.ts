@@ -202,7 +202,7 @@ export function createRequestHandler(ctx: ServerContext): (req: IncomingMessage,
       return reply.json(200, list)
     }
 
-    if (resource.readOnly || !['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) throw methodNotAllowed()
+    if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) throw methodNotAllowed()
     // the CRDs of our kinds are the schemas this control plane is built with (a collection delete would take them too)
     if (resource === crdResource && method !== 'POST' && (name === undefined || isOwnCRD(name))) throw methodNotAllowed()
     if ((method === 'POST') !== (name === undefined) && method !== 'DELETE') throw methodNotAllowed()
