@@ -29,7 +29,7 @@ export const apiVersionOf = (r: { group: string; version: string }): string => (
 /** The key objects of a resource are stored under: one per group and plural, whatever the version. */
 export const resourceKey = (r: { group: string; plural: string }): string => `${r.group}/${r.plural}`
 
-interface BuiltinRow {
+export interface BuiltinRow {
   group: string
   version: string
   kind: string
@@ -42,7 +42,8 @@ interface BuiltinRow {
   fieldSelectors?: string[]
 }
 
-function builtin(row: BuiltinRow): Resource {
+/** The row of a built-in (not custom) resource, with the defaults of the fixed table. */
+export function builtin(row: BuiltinRow): Resource {
   return {
     group: row.group,
     version: row.version,

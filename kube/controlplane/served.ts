@@ -7,7 +7,7 @@ import type { OpenAPISchema, PrinterColumn } from '../../schemas/index.ts'
 import { openAPIValidator } from '../../schemas/validate.ts'
 import type { FieldError } from './errors.ts'
 import { timestamp } from './objectmeta.ts'
-import { crdResource, resources, type Resource } from './resources.ts'
+import { builtin, crdResource, resources, type Resource } from './resources.ts'
 import type { Change, Store, StoredObject } from './store.ts'
 
 /** Built-in APIs kube-apiserver serves only when asked to; this control plane reports v1.32. */
@@ -20,21 +20,8 @@ export interface OptionalAPIs {
   serviceCIDRs?: 'v1' | 'v1beta1'
 }
 
-export const serviceCIDRResource = (version: 'v1' | 'v1beta1'): Resource => ({
-  group: 'networking.k8s.io',
-  version,
-  kind: 'ServiceCIDR',
-  plural: 'servicecidrs',
-  singular: 'servicecidr',
-  namespaced: false,
-  shortNames: [],
-  categories: [],
-  hasStatus: true,
-  custom: false,
-  hasGeneration: false,
-  printerColumns: [],
-  fieldSelectors: [],
-})
+export const serviceCIDRResource = (version: 'v1' | 'v1beta1'): Resource =>
+  builtin({ group: 'networking.k8s.io', version, kind: 'ServiceCIDR', plural: 'servicecidrs', namespaced: false, hasStatus: true })
 
 const serviceCIDRs = { v1: serviceCIDRResource('v1'), v1beta1: serviceCIDRResource('v1beta1') }
 
