@@ -23,8 +23,7 @@ export interface DemoOptions {
 export interface DemoRun {
   reports: WalkthroughReport[]
   failures: Array<{ id: string; error: string }>
-  /** Stops the run: from now on it makes nothing (no namespace, control plane, CNI ADD) and ends, removing what it made. */
-  abort(reason?: unknown): void
+  /** Whether cleanup() has stopped the run: from then on it makes nothing (no namespace, control plane, CNI ADD) and ends. */
   readonly aborted: boolean
   /**
    * Aborts the run, waits for its end (its own teardown included), then removes whatever is left under
@@ -49,7 +48,6 @@ export function startDemo(o: DemoOptions): DemoRun {
   const run: DemoRun = {
     reports: [],
     failures: [],
-    abort: (reason) => controller.abort(reason),
     get aborted() {
       return signal.aborted
     },
