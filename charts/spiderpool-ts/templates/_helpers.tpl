@@ -31,3 +31,35 @@ app.kubernetes.io/component: {{ .Values.spiderpoolAgent.name }}
 {{- define "spiderpool.agent.tokenSecret" -}}
 {{ .Values.spiderpoolAgent.name }}-token
 {{- end }}
+
+{{/*
+  The pod of a hook Job (spiderpool-init after install, the clean Job before uninstall): the server's
+  ServiceAccount, on the host network as the webhook is, so that it runs whether or not the pod
+  network works yet, or still.
+*/}}
+{{- define "spiderpool.hookJob.podSpec" -}}
+serviceAccountName: {{ .Values.spiderpoolController.name }}
+restartPolicy: Never
+priorityClassName: {{ .Values.spiderpoolController.priorityClassName }}
+{{- if .Values.spiderpoolController.hostNetwork }}
+hostNetwork: true
+dnsPolicy: ClusterFirstWithHostNet
+{{- end }}
+{{- with .Values.spiderpoolController.tolerations }}
+tolerations:
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* The end of a hook Job's container: the server's resources, and nothing it may not need. */}}
+{{- define "spiderpool.hookJob.containerLimits" -}}
+resources:
+  {{- toYaml .Values.spiderpoolController.resources | nindent 2 }}
+securityContext:
+  allowPrivilegeEscalation: false
+  readOnlyRootFilesystem: true
+  runAsNonRoot: true
+  runAsUser: 65532
+  capabilities:
+    drop: [ALL]
+{{- end }}
